@@ -1,1 +1,19 @@
-//! kbackup engine.
+//! kbackup engine: backs up Kafka topic partitions into compressed, checksummed segments on
+//! object storage and restores them, record for record.
+//!
+//! Entry points: [`backup::run`], [`restore::run`], [`verify::integrity`], [`verify::against`],
+//! [`catalog::list`], [`catalog::describe`]; all take a resolved [`config::Plan`].
+#![deny(unsafe_code, rust_2018_idioms, missing_docs)]
+
+pub mod backup;
+pub mod catalog;
+pub mod config;
+pub mod fetch;
+pub mod kafka;
+pub mod manifest;
+pub mod progress;
+pub mod restore;
+pub mod segment;
+pub mod store;
+pub mod summary;
+pub mod verify;

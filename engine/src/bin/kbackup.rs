@@ -1,1 +1,314 @@
-fn main() {}
+//! `kbackup`: the command line. Parses arguments, sets up tracing and progress, calls the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use engine::config::{self, Plan, human_bytes};
+use engine::manifest::{self, Layout};
+use engine::progress::Progress;
+use engine::store::Store;
+use engine::{backup, catalog, restore, verify};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+/// Back up Kafka topics into compressed, checksummed segments on S3 or a filesystem, and restore them.
+///
+/// Every command reads one YAML config file (see examples/ in the repository). Exit codes:
+/// 0 success, 1 verification found a difference or damage, 2 error.
+#[derive(Parser)]
+#[command(name = "kbackup", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Config file (YAML). `${VAR}` and `${VAR:-default}` are expanded from the environment.
+    #[arg(short, long, global = true, env = "KBACKUP_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print a machine-readable JSON summary on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Back up the selected topics up to their current end, then exit. Re-running resumes.
+    Backup,
+    /// Restore a backup into a cluster (topics created as needed; refuses non-empty targets).
+    Restore {
+        /// Skip the integrity check that runs before anything is produced.
+        #[arg(long)]
+        skip_integrity_check: bool,
+    },
+    /// Check a backup: every checksum (--integrity) or record by record against a topic (--against).
+    Verify {
+        /// Re-read every segment and check checksums, index and manifest.
+        #[arg(long, required_unless_present = "against")]
+        integrity: bool,
+        /// Compare the backup with this live topic (the source or a restored copy).
+        #[arg(long, value_name = "TOPIC")]
+        against: Option<String>,
+        /// Topic in the backup to compare (default: the backup's only topic, or the one mapped to TOPIC).
+        #[arg(long, value_name = "TOPIC", requires = "against")]
+        topic: Option<String>,
+    },
+    /// List the backups in the configured storage.
+    List,
+    /// Show what the configured backup holds, partition by partition.
+    Describe,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let path = cli.config.context("no config file: pass -c FILE (or set KBACKUP_CONFIG)")?;
+    let plan = config::load(&path)?;
+    let cancel = CancellationToken::new();
+    watch_signals(cancel.clone());
+    match cli.command {
+        Command::Backup => {
+            let progress = Arc::new(Progress::default());
+            let bar = spawn_bar(progress.clone(), "backup");
+            let summary = backup::run(&plan, cancel.clone(), progress).await;
+            bar.finish_and_clear();
+            let summary = summary.context("backup failed")?;
+            emit(cli.json, &summary, || summary.human())?;
+            if cancel.is_cancelled() {
+                eprintln!("interrupted: everything read so far is checkpointed; run the same command again to resume");
+                return Ok(ExitCode::from(130));
+            }
+        }
+        Command::Restore { skip_integrity_check } => {
+            let progress = Arc::new(Progress::default());
+            let bar = spawn_bar(progress.clone(), "restore");
+            let summary = restore::run(&plan, cancel, progress, skip_integrity_check).await;
+            bar.finish_and_clear();
+            let summary = summary.context("restore failed")?;
+            emit(cli.json, &summary, || summary.human())?;
+        }
+        Command::Verify { integrity, against, topic } => {
+            return verify_command(&plan, cli.json, integrity, against, topic).await;
+        }
+        Command::List => {
+            let store = Store::open(&plan.storage).await?;
+            let backups = catalog::list(&store).await?;
+            emit(cli.json, &backups, || {
+                let mut lines = vec![format!("{} backups in {}", backups.len(), store.describe())];
+                lines.extend(backups.iter().map(|b| format!("{}\t{} topics\t{}", b.backup_id, b.topics.len(), b.tool)));
+                lines.join("\n")
+            })?;
+        }
+        Command::Describe => {
+            let store = Store::open(&plan.storage).await?;
+            let description = catalog::describe(&store, &plan.backup_id).await?;
+            emit(cli.json, &description, || describe_text(&description))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify_command(
+    plan: &Plan,
+    json: bool,
+    integrity: bool,
+    against: Option<String>,
+    topic: Option<String>,
+) -> Result<ExitCode> {
+    let store = Store::open(&plan.storage).await?;
+    let layout = Layout::new(&plan.backup_id);
+    let info = manifest::read_info(&store, &layout, &plan.backup_id).await?;
+    let entries = manifest::read_entries(&store, &layout).await?;
+    let mut ok = true;
+    if integrity {
+        let report = verify::integrity(&store, &layout, &entries).await?;
+        ok &= report.problems.is_empty();
+        emit(json, &report, || {
+            let mut text = format!(
+                "integrity: {} segments, {} records, {} read; {} problems, {} orphaned segments",
+                report.segments,
+                report.records,
+                human_bytes(report.bytes),
+                report.problems.len(),
+                report.orphans.len()
+            );
+            if !report.problems.is_empty() {
+                text.push('\n');
+                text.push_str(&report.problem_lines());
+            }
+            text
+        })?;
+    }
+    if let Some(live) = against {
+        let backup_topic = match topic {
+            Some(t) => t,
+            None => pick_backup_topic(plan, &info.topics, &live)?,
+        };
+        let Some(&partitions) = info.topics.get(&backup_topic) else {
+            bail!(
+                "topic '{backup_topic}' is not in backup '{}' (it has: {:?})",
+                plan.backup_id,
+                info.topics.keys().collect::<Vec<_>>()
+            );
+        };
+        let comparison = verify::against(plan, &store, &entries, partitions, &backup_topic, &live).await?;
+        ok &= comparison.equal;
+        emit(json, &comparison, || comparison_text(&comparison))?;
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn pick_backup_topic(plan: &Plan, topics: &std::collections::BTreeMap<String, i32>, live: &str) -> Result<String> {
+    if topics.contains_key(live) {
+        return Ok(live.to_string());
+    }
+    if let Some((source, _)) = plan.restore.topic_mapping.iter().find(|(_, target)| target.as_str() == live) {
+        return Ok(source.clone());
+    }
+    if topics.len() == 1 {
+        return Ok(topics.keys().next().cloned().unwrap_or_default());
+    }
+    bail!("the backup holds several topics; name the one to compare with --topic")
+}
+
+fn comparison_text(c: &verify::Comparison) -> String {
+    let mut lines = vec![format!(
+        "{} (backup) vs {} (live): {}",
+        c.backup_topic,
+        c.live_topic,
+        if c.equal { "EQUAL" } else { "DIFFERENT" }
+    )];
+    for p in &c.partitions {
+        let status = match &p.first_difference {
+            None => "equal".to_string(),
+            Some(d) => format!(
+                "first difference at record #{} ({}; backup offset {:?}, live offset {:?})",
+                d.index, d.field, d.backup_offset, d.live_offset
+            ),
+        };
+        lines.push(format!(
+            "  partition {}: {} backup / {} live records, digest {} / {}: {status}",
+            p.partition, p.backup_records, p.live_records, p.backup_digest, p.live_digest
+        ));
+    }
+    lines.join("\n")
+}
+
+fn describe_text(d: &catalog::Description) -> String {
+    let mut lines = vec![format!("backup {} ({}, codec {})", d.info.backup_id, d.info.tool, d.info.codec)];
+    for (topic, partitions) in &d.topics {
+        lines.push(format!("topic {topic}: {} partitions", partitions.len()));
+        for p in partitions {
+            lines.push(format!(
+                "  {}: offsets {}..{}, {} records in {} segments, {} stored ({} of data){}",
+                p.partition,
+                p.first_offset.map_or("-".to_string(), |o| o.to_string()),
+                p.next_offset,
+                p.records,
+                p.segments,
+                human_bytes(p.stored_bytes),
+                human_bytes(p.source_bytes),
+                if p.gaps.is_empty() { String::new() } else { format!(", gaps {:?}", p.gaps) }
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
+fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", human());
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM asks every task to flush, checkpoint and stop.
+fn watch_signals(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else { return };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping: flushing and checkpointing…");
+        cancel.cancel();
+    });
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+fn spawn_bar(progress: Arc<Progress>, label: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} records {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(label);
+    let ticker = bar.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        while !ticker.is_finished() {
+            ticker.set_length(progress.expected_records().max(progress.records()));
+            ticker.set_position(progress.records());
+            let rate = progress.bytes() as f64 / 1e6 / started.elapsed().as_secs_f64().max(1e-3);
+            ticker.set_message(format!("{} · {rate:.1} MB/s", human_bytes(progress.bytes())));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,229 @@
+//! Snapshot backup: every selected partition is read up to the end captured at start, into
+//! segments that stream to storage, one owned task per partition bounded by a semaphore.
+//!
+//! Durability order, per segment: blocks are uploaded → the object is completed (multipart
+//! complete / fsync + rename) → only then its manifest entry, the checkpoint, is written.
+
+mod partition;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Plan;
+use crate::kafka::{Admin, KafkaError, TopicInfo};
+use crate::manifest::{self, BackupInfo, Gap, Layout, ManifestEntry, ManifestError};
+use crate::progress::Progress;
+use crate::segment::SegmentError;
+use crate::store::{Store, StoreError};
+use crate::summary::{RunSummary, latency_histogram, summarize_latency};
+use partition::PartitionTask;
+
+/// Why a backup failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackupError {
+    /// Kafka failed.
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Metadata could not be read.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A block could not be compressed.
+    #[error("{topic}/{partition}: {source}")]
+    Segment {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Cause.
+        source: SegmentError,
+    },
+    /// The topic selection matched nothing.
+    #[error("no topic on the cluster matches kafka.topics ({detail}); topics there: {available}")]
+    NoTopics {
+        /// What was configured.
+        detail: String,
+        /// What exists.
+        available: String,
+    },
+    /// Some partitions failed; the others finished and were checkpointed.
+    #[error("{failed} of {total} partitions failed; first: {first}")]
+    Partitions {
+        /// Failed partitions.
+        failed: usize,
+        /// All partitions.
+        total: usize,
+        /// The first failure.
+        first: Box<BackupError>,
+    },
+}
+
+/// Where one partition's run starts and must reach.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionRange {
+    pub topic: String,
+    pub partition: i32,
+    pub start: i64,
+    pub boundary: i64,
+}
+
+/// Runs a snapshot backup. A cancelled run flushes and checkpoints what it has read, then returns.
+pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>) -> Result<RunSummary, BackupError> {
+    let store = Store::open(&plan.storage).await?;
+    let admin = Admin::connect(&plan.kafka)?;
+    let topics = select_topics(plan, &admin).await?;
+    let layout = Layout::new(&plan.backup_id);
+    let stale = store.abort_stale_uploads(&layout.root()).await?;
+    if stale > 0 {
+        tracing::info!(count = stale, "removed unfinished uploads of an interrupted run");
+    }
+    let existing = manifest::read_entries(&store, &layout).await?;
+    write_info(plan, &store, &layout, &topics).await?;
+    let ranges = plan_ranges(&admin, &store, &layout, &topics, &existing).await?;
+    for range in &ranges {
+        progress.expect(range.boundary.saturating_sub(range.start).max(0) as u64);
+    }
+    let started = Instant::now();
+    let latencies = Arc::new(Mutex::new(latency_histogram()));
+    let semaphore = Arc::new(Semaphore::new(plan.backup.max_concurrent_partitions));
+    let tracker = TaskTracker::new();
+    let plan = Arc::new(plan.clone());
+    let handles: Vec<_> = ranges
+        .into_iter()
+        .map(|range| {
+            let task = PartitionTask {
+                range,
+                plan: plan.clone(),
+                store: store.clone(),
+                layout: layout.clone(),
+                cancel: cancel.clone(),
+                progress: progress.clone(),
+                latencies: latencies.clone(),
+            };
+            let semaphore = semaphore.clone();
+            tracker.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.expect("semaphore is never closed");
+                task.run().await
+            })
+        })
+        .collect();
+    tracker.close();
+    let mut partitions = Vec::new();
+    let mut failures = Vec::new();
+    for handle in handles {
+        match handle.await.expect("partition task panicked") {
+            Ok(summary) => partitions.push(summary),
+            Err(e) => failures.push(e),
+        }
+    }
+    tracker.wait().await;
+    let total = partitions.len() + failures.len();
+    if let Some(first) = failures.into_iter().next() {
+        let failed = total - partitions.len();
+        return Err(BackupError::Partitions { failed, total, first: Box::new(first) });
+    }
+    let mut summary =
+        RunSummary::from_partitions("backup", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
+    summary.checkpoint_latency_ms = summarize_latency(&latencies.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(summary)
+}
+
+async fn select_topics(plan: &Plan, admin: &Admin) -> Result<Vec<TopicInfo>, BackupError> {
+    let all = admin.topics().await?;
+    let selected: Vec<TopicInfo> = all.iter().filter(|t| plan.kafka.topics.matches(&t.name)).cloned().collect();
+    if selected.is_empty() {
+        let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
+        return Err(BackupError::NoTopics {
+            detail: if plan.kafka.topics.is_empty() {
+                "kafka.topics.include is empty: list the topics or regexes to back up".to_string()
+            } else {
+                "check kafka.topics.include and exclude".to_string()
+            },
+            available: if names.is_empty() { "(none)".to_string() } else { names.join(", ") },
+        });
+    }
+    Ok(selected)
+}
+
+async fn write_info(plan: &Plan, store: &Store, layout: &Layout, topics: &[TopicInfo]) -> Result<(), BackupError> {
+    let now = manifest::now_ms();
+    let previous = match manifest::read_info(store, layout, &plan.backup_id).await {
+        Ok(info) => Some(info),
+        Err(ManifestError::NoSuchBackup { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let mut all_topics: BTreeMap<String, i32> = previous.as_ref().map(|p| p.topics.clone()).unwrap_or_default();
+    all_topics.extend(topics.iter().map(|t| (t.name.clone(), t.partitions)));
+    let info = BackupInfo {
+        format_version: manifest::FORMAT_VERSION,
+        tool: manifest::tool_version(),
+        backup_id: plan.backup_id.clone(),
+        created_at_ms: previous.map_or(now, |p| p.created_at_ms),
+        updated_at_ms: now,
+        topics: all_topics,
+        codec: plan.backup.compression.to_string(),
+        segment_max_bytes: plan.backup.segment_max_bytes,
+    };
+    let body = serde_json::to_vec_pretty(&info).expect("BackupInfo serializes");
+    store.put(&layout.info_key(), body.into()).await?;
+    Ok(())
+}
+
+/// Resume points, gaps and boundaries for every partition; gaps are recorded before any reading.
+async fn plan_ranges(
+    admin: &Admin,
+    store: &Store,
+    layout: &Layout,
+    topics: &[TopicInfo],
+    existing: &BTreeMap<(String, i32), Vec<ManifestEntry>>,
+) -> Result<Vec<PartitionRange>, BackupError> {
+    let mut ranges = Vec::new();
+    for topic in topics {
+        for partition in 0..topic.partitions {
+            let (low, high) = admin.watermarks(&topic.name, partition).await?;
+            let resume = existing.get(&(topic.name.clone(), partition)).and_then(|e| manifest::resume_offset(e));
+            let start = match resume {
+                Some(next) if next < low => {
+                    record_gap(store, layout, &topic.name, partition, next, low).await?;
+                    low
+                }
+                Some(next) => next,
+                None => low,
+            };
+            ranges.push(PartitionRange { topic: topic.name.clone(), partition, start, boundary: high });
+        }
+    }
+    Ok(ranges)
+}
+
+async fn record_gap(
+    store: &Store,
+    layout: &Layout,
+    topic: &str,
+    partition: i32,
+    from: i64,
+    to: i64,
+) -> Result<(), BackupError> {
+    tracing::warn!(topic, partition, from, to, "retention removed offsets before they were backed up; recording a gap");
+    let entry = ManifestEntry {
+        topic: topic.to_string(),
+        partition,
+        start_offset: from,
+        next_offset: to,
+        segment: None,
+        gap: Some(Gap { from, to }),
+        written_at_ms: manifest::now_ms(),
+        tool: manifest::tool_version(),
+    };
+    let body = serde_json::to_vec_pretty(&entry).expect("ManifestEntry serializes");
+    store.put(&layout.entry_key(topic, partition, from), body.into()).await?;
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Config parsing and validation: the messages users see for bad files.
+
+use super::*;
+use crate::segment::Codec;
+
+const MINIMAL: &str = r#"
+backup_id: nightly
+kafka:
+  bootstrap_servers: "127.0.0.1:9092"
+  topics:
+    include: ["orders.*"]
+storage:
+  type: filesystem
+  base_path: /tmp/kb
+"#;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn err(text: &str) -> String {
+    parse(text, "test.yaml", no_env).unwrap_err().to_string()
+}
+
+#[test]
+fn defaults_are_filled_in() {
+    let plan = parse(MINIMAL, "test.yaml", no_env).unwrap();
+    assert_eq!(plan.backup.compression, Codec::Zstd);
+    assert_eq!(plan.backup.compression_level, 3);
+    assert_eq!(plan.backup.segment_max_bytes, 128 << 20);
+    assert_eq!(plan.kafka.fetch_max_wait.as_millis(), 500);
+    assert!(plan.kafka.read_committed);
+    assert!(plan.kafka.topics.matches("orders.eu"));
+    assert!(!plan.kafka.topics.matches("payments"));
+}
+
+#[test]
+fn sizes_durations_and_env() {
+    let text = r#"
+backup_id: b1
+kafka:
+  bootstrap_servers: "${BOOT}"
+  fetch_max_wait_ms: 10ms
+  fetch_max_bytes: 8MiB
+backup:
+  segment_max_bytes: 256MiB
+  compression: lz4
+storage:
+  type: s3
+  bucket: "${BUCKET:-fallback}"
+  endpoint: http://127.0.0.1:3900
+"#;
+    let plan = parse(text, "t", |n| (n == "BOOT").then(|| "h:1".to_string())).unwrap();
+    assert_eq!(plan.kafka.bootstrap_servers, "h:1");
+    assert_eq!(plan.kafka.fetch_max_wait.as_millis(), 10);
+    assert_eq!(plan.kafka.fetch_max_bytes, 8 << 20);
+    assert_eq!(plan.backup.segment_max_bytes, 256 << 20);
+    match plan.storage.kind {
+        StorageKind::S3 { bucket, path_style, .. } => {
+            assert_eq!(bucket, "fallback");
+            assert!(path_style, "a custom endpoint defaults to path style");
+        }
+        other => panic!("expected s3, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let text = MINIMAL.replace("  type: filesystem", "  type: filesystem\n  colour: blue");
+    let message = err(&text);
+    assert!(message.contains("colour"), "{message}");
+}
+
+#[test]
+fn bad_values_name_the_key_and_the_choices() {
+    let codec = MINIMAL.replace("storage:", "backup:\n  compression: brotli\nstorage:");
+    assert!(err(&codec).contains("backup.compression"));
+    assert!(err(&codec).contains("zstd, lz4 or none"));
+    let store = MINIMAL.replace("type: filesystem", "type: ftp");
+    assert!(err(&store).contains("storage.type"));
+    let size = MINIMAL.replace("storage:", "backup:\n  segment_max_bytes: 12XB\nstorage:");
+    assert!(err(&size).contains("unknown size unit"), "{}", err(&size));
+    let regex = MINIMAL.replace("orders.*", "orders(");
+    assert!(err(&regex).contains("kafka.topics.include"));
+    let id = MINIMAL.replace("nightly", "../escape");
+    assert!(err(&id).contains("backup_id"));
+}
+
+#[test]
+fn missing_env_is_named() {
+    let text = MINIMAL.replace("127.0.0.1:9092", "${KAFKA_HOSTS}");
+    assert!(err(&text).contains("KAFKA_HOSTS"));
+}
+
+#[test]
+fn security_maps_to_librdkafka_properties() {
+    let text = MINIMAL.replace(
+        "  topics:",
+        "  security:\n    protocol: SASL_SSL\n    sasl_mechanism: SCRAM-SHA-512\n    sasl_username: u\n    sasl_password: p\n  topics:",
+    );
+    let plan = parse(&text, "t", no_env).unwrap();
+    let props = &plan.kafka.client_properties;
+    assert_eq!(props["security.protocol"], "SASL_SSL");
+    assert_eq!(props["sasl.mechanism"], "SCRAM-SHA-512");
+    assert_eq!(props["sasl.password"], "p");
+}
+
+#[test]
+fn dollar_escape() {
+    assert_eq!(expand_env("a$$b", no_env).unwrap(), "a$b");
+    assert_eq!(expand_env("cost $5", no_env).unwrap(), "cost $5");
+}

@@ -1,0 +1,141 @@
+//! Kafka access through librdkafka: client configuration, cluster metadata and topic admin,
+//! partition readers that stop exactly at a snapshot boundary, and the restore producer.
+//!
+//! # References
+//! - librdkafka configuration: `CONFIGURATION.md` in the librdkafka repository.
+//! - KIP-98 (transactions, `read_committed`), KIP-82 (record headers).
+
+mod admin;
+mod reader;
+mod sink;
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
+
+pub use admin::{Admin, TopicInfo};
+pub use reader::{ReadEnd, message_headers, message_timestamp, read_partition, to_record};
+pub use sink::RestoreProducer;
+
+use crate::config::KafkaPlan;
+
+/// How long one metadata or admin request may take.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Kafka failure with the topic and partition it concerns and what to check.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KafkaError {
+    /// A client could not be created (bad property, bad security settings).
+    #[error(
+        "cannot create Kafka client: {source} (check the kafka: section, e.g. kafka.security and kafka.properties)"
+    )]
+    Client {
+        /// librdkafka error.
+        source: RdError,
+    },
+    /// The cluster did not answer a metadata or admin request.
+    #[error(
+        "Kafka {op} failed at {bootstrap}: {source} (check kafka.bootstrap_servers, the network and kafka.security)"
+    )]
+    Cluster {
+        /// Request.
+        op: &'static str,
+        /// Bootstrap servers.
+        bootstrap: String,
+        /// librdkafka error.
+        source: RdError,
+    },
+    /// A topic named in the config does not exist.
+    #[error("topic '{topic}' does not exist on {bootstrap}")]
+    MissingTopic {
+        /// Topic.
+        topic: String,
+        /// Bootstrap servers.
+        bootstrap: String,
+    },
+    /// Reading a partition failed for good.
+    #[error("reading {topic}/{partition} at offset {offset} failed: {source}")]
+    Fetch {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Next offset that was to be read.
+        offset: i64,
+        /// librdkafka error.
+        source: RdError,
+    },
+    /// Producing into a partition failed for good.
+    #[error("producing to {topic}/{partition} failed: {reason}")]
+    Produce {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Delivery error.
+        reason: String,
+    },
+    /// Creating a topic failed.
+    #[error("creating topic '{topic}' failed: {reason}")]
+    CreateTopic {
+        /// Topic.
+        topic: String,
+        /// Broker's answer.
+        reason: String,
+    },
+}
+
+/// Result alias for Kafka operations.
+pub type Result<T, E = KafkaError> = std::result::Result<T, E>;
+
+/// Base client configuration shared by every client: bootstrap, security and pass-through properties.
+pub(crate) fn base_config(plan: &KafkaPlan) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &plan.bootstrap_servers);
+    config.set("client.id", "kbackup");
+    for (key, value) in &plan.client_properties {
+        config.set(key, value);
+    }
+    config
+}
+
+/// Consumer configuration for reading partitions by assignment (no group membership, no commits).
+pub(crate) fn consumer_config(plan: &KafkaPlan) -> ClientConfig {
+    let mut config = base_config(plan);
+    let fetch = plan.fetch_max_bytes.min(i32::MAX as u64);
+    // The prefetch queue bounds memory per partition: about one fetch response.
+    let queue_kib = (fetch / 1024).clamp(16 * 1024, 2 * 1024 * 1024);
+    config
+        .set("group.id", "kbackup")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "error")
+        .set("fetch.max.bytes", fetch.to_string())
+        .set("max.partition.fetch.bytes", fetch.to_string())
+        .set("fetch.wait.max.ms", plan.fetch_max_wait.as_millis().max(1).to_string())
+        .set("queued.max.messages.kbytes", queue_kib.to_string())
+        .set("receive.message.max.bytes", (fetch + (1 << 20)).min(i32::MAX as u64).to_string())
+        .set("message.max.bytes", fetch.min(1_000_000).to_string())
+        .set("isolation.level", if plan.read_committed { "read_committed" } else { "read_uncommitted" });
+    config
+}
+
+/// Errors after which retrying the same read cannot succeed.
+pub(crate) fn is_fatal(error: &RdError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::OffsetOutOfRange
+                | RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::SaslAuthenticationFailed
+                | RDKafkaErrorCode::Fatal
+                | RDKafkaErrorCode::Authentication
+                | RDKafkaErrorCode::UnknownTopic
+                | RDKafkaErrorCode::UnknownPartition
+        )
+    )
+}

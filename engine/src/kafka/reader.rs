@@ -1,0 +1,136 @@
+//! Reads one partition from an offset up to a snapshot boundary, on a blocking thread.
+//!
+//! The boundary is exact on Apache Kafka and on tansu alike: ListOffsets LATEST is taken as a lower
+//! bound only (tansu's memory engine under-reports it by the newest batch), and reading stops at the
+//! first partition EOF at or beyond it, whose position comes from fetch responses.
+
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError as RdError;
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{Message, Offset, Timestamp, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use super::{KafkaError, Result, consumer_config, is_fatal};
+use crate::config::KafkaPlan;
+use crate::segment::{Header, Record, TimestampType};
+
+/// Why reading stopped, and where the next read should resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// Reached the end of the partition at or beyond the boundary.
+    Eof {
+        /// One past the last record handed to the callback (or the start offset).
+        next_offset: i64,
+    },
+    /// Cancelled, or the callback asked to stop.
+    Stopped {
+        /// One past the last record handed to the callback (or the start offset).
+        next_offset: i64,
+    },
+}
+
+/// Reads `topic/partition` from `start`, calling `on_message` for each record, until the first
+/// EOF at or past `boundary`. Blocks the calling thread: run it with `spawn_blocking`.
+pub fn read_partition(
+    plan: &KafkaPlan,
+    topic: &str,
+    partition: i32,
+    start: i64,
+    boundary: i64,
+    cancel: &CancellationToken,
+    mut on_message: impl FnMut(&BorrowedMessage<'_>) -> ControlFlow<()>,
+) -> Result<ReadEnd> {
+    let consumer: BaseConsumer = consumer_config(plan).create().map_err(|source| KafkaError::Client { source })?;
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Offset(start))
+        .and_then(|()| consumer.assign(&assignment))
+        .map_err(|source| KafkaError::Fetch { topic: topic.to_string(), partition, offset: start, source })?;
+    let mut next_offset = start;
+    let mut last_warning: Option<Instant> = None;
+    loop {
+        if cancel.is_cancelled() {
+            return Ok(ReadEnd::Stopped { next_offset });
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(message)) => {
+                next_offset = message.offset() + 1;
+                if on_message(&message).is_break() {
+                    return Ok(ReadEnd::Stopped { next_offset });
+                }
+            }
+            Some(Err(RdError::PartitionEOF(_))) => {
+                // The fetch response's high watermark (or last stable offset) is the true end.
+                let fetched_high = cached_high_watermark(&consumer, topic, partition).unwrap_or(0);
+                if next_offset.max(fetched_high) >= boundary {
+                    return Ok(ReadEnd::Eof { next_offset });
+                }
+            }
+            Some(Err(source)) if is_fatal(&source) => {
+                return Err(KafkaError::Fetch { topic: topic.to_string(), partition, offset: next_offset, source });
+            }
+            // Transient (broker restart, network): librdkafka retries; keep polling and say so now and then.
+            Some(Err(error)) if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) => {
+                tracing::warn!(topic, partition, offset = next_offset, %error, "fetch error, retrying");
+                last_warning = Some(Instant::now());
+            }
+            Some(Err(_)) => {}
+        }
+    }
+}
+
+/// The high watermark (or, under `read_committed`, the last stable offset) librdkafka cached from
+/// the latest fetch response. The rdkafka crate does not wrap this call, and ListOffsets is no
+/// substitute: it under-reports on tansu, and a trailing transaction marker leaves the last
+/// record's offset + 1 short of the end on Apache Kafka.
+#[allow(unsafe_code)]
+fn cached_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the client pointer is valid for the consumer's lifetime, the topic is a
+    // NUL-terminated string that outlives the call, and low/high point to live i64s.
+    let code = unsafe {
+        rdkafka_sys::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (code == rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
+}
+
+/// The record's timestamp and its type, in the segment format's terms.
+pub fn message_timestamp(message: &BorrowedMessage<'_>) -> (i64, TimestampType) {
+    match message.timestamp() {
+        Timestamp::NotAvailable => (-1, TimestampType::NotAvailable),
+        Timestamp::CreateTime(t) => (t, TimestampType::CreateTime),
+        Timestamp::LogAppendTime(t) => (t, TimestampType::LogAppendTime),
+    }
+}
+
+/// Headers in order, duplicates and null values kept. Allocates only when there are headers.
+pub fn message_headers<'a>(message: &'a BorrowedMessage<'_>) -> Vec<(&'a str, Option<&'a [u8]>)> {
+    message.headers().map_or_else(Vec::new, |headers| headers.iter().map(|h| (h.key, h.value)).collect())
+}
+
+/// An owned copy of the message as a segment record.
+pub fn to_record(message: &BorrowedMessage<'_>) -> Record {
+    let (timestamp, timestamp_type) = message_timestamp(message);
+    Record {
+        offset: message.offset(),
+        timestamp,
+        timestamp_type,
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec),
+        headers: message_headers(message)
+            .into_iter()
+            .map(|(key, value)| Header { key: key.to_string(), value: value.map(<[u8]>::to_vec) })
+            .collect(),
+    }
+}

@@ -1,0 +1,275 @@
+//! The backup's metadata in storage: key layout, the run-level `backup.json`, and one immutable
+//! manifest entry per segment, which is also the partition's checkpoint.
+//!
+//! Layout under `<prefix>/<backup_id>/`:
+//! - `backup.json`: tool version, topics and partition counts, codec (rewritten once per run).
+//! - `segments/<topic>/<partition>/<start_offset:020>.kseg`: segment objects.
+//! - `manifest/<topic>/<partition>/<start_offset:020>.json`: one [`ManifestEntry`] per segment or gap,
+//!   written only after the segment object is durable. No document is rewritten per segment, and
+//!   the key of a segment depends only on where its reading began, so a rerun after a crash
+//!   overwrites an orphaned segment instead of storing its records twice.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::segment::SegmentSummary;
+use crate::store::{Store, StoreError};
+
+/// Version of the layout and metadata documents.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The tool name and version recorded in metadata.
+pub fn tool_version() -> String {
+    format!("kbackup {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Keys of one backup.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    backup_id: String,
+}
+
+impl Layout {
+    /// Layout of `backup_id`.
+    pub fn new(backup_id: &str) -> Self {
+        Self { backup_id: backup_id.to_string() }
+    }
+
+    /// `<id>/` — nothing is written outside it.
+    pub fn root(&self) -> String {
+        format!("{}/", self.backup_id)
+    }
+
+    /// `<id>/backup.json`.
+    pub fn info_key(&self) -> String {
+        format!("{}/backup.json", self.backup_id)
+    }
+
+    /// Segment object key.
+    pub fn segment_key(&self, topic: &str, partition: i32, start_offset: i64) -> String {
+        format!("{}/segments/{topic}/{partition}/{start_offset:020}.kseg", self.backup_id)
+    }
+
+    /// Manifest entry (checkpoint) key.
+    pub fn entry_key(&self, topic: &str, partition: i32, start_offset: i64) -> String {
+        format!("{}/manifest/{topic}/{partition}/{start_offset:020}.json", self.backup_id)
+    }
+
+    /// Prefix of all manifest entries.
+    pub fn manifest_prefix(&self) -> String {
+        format!("{}/manifest/", self.backup_id)
+    }
+
+    /// Prefix of all segments.
+    pub fn segments_prefix(&self) -> String {
+        format!("{}/segments/", self.backup_id)
+    }
+}
+
+/// `backup.json`: what was backed up and how.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupInfo {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// Tool and version of the last run.
+    pub tool: String,
+    /// Backup name.
+    pub backup_id: String,
+    /// First run start, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Last run start, Unix milliseconds.
+    pub updated_at_ms: i64,
+    /// Topic → partition count.
+    pub topics: BTreeMap<String, i32>,
+    /// Codec of segments written by the last run.
+    pub codec: String,
+    /// Segment size limit of the last run.
+    pub segment_max_bytes: u64,
+}
+
+/// A segment's object and what it holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRef {
+    /// Object key.
+    pub key: String,
+    /// CRC32C of the whole object.
+    pub object_crc32c: u32,
+    /// Offsets, timestamps, counts and sizes.
+    pub summary: SegmentSummary,
+}
+
+/// Offsets that retention removed before they were backed up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Gap {
+    /// First missing offset.
+    pub from: i64,
+    /// First offset available again.
+    pub to: i64,
+}
+
+/// One checkpoint: everything in `[start_offset, next_offset)` of the partition is durable in
+/// `segment` (or was lost to retention, recorded in `gap`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestEntry {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Where reading began for this entry.
+    pub start_offset: i64,
+    /// Where the next run resumes.
+    pub next_offset: i64,
+    /// The segment, if records were stored.
+    pub segment: Option<SegmentRef>,
+    /// Offsets lost to retention before this entry.
+    pub gap: Option<Gap>,
+    /// When the entry was written, Unix milliseconds.
+    pub written_at_ms: i64,
+    /// Tool and version that wrote it.
+    pub tool: String,
+}
+
+/// Errors reading metadata.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A document is not valid JSON of the expected shape.
+    #[error(
+        "metadata object '{key}' is corrupt: {reason} (delete the backup and take it again, or restore from another copy)"
+    )]
+    Corrupt {
+        /// Object key.
+        key: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// No `backup.json` under the id.
+    #[error("backup '{backup_id}' not found in {store} (run `kbackup list -c FILE` to see the backups there)")]
+    NoSuchBackup {
+        /// Backup id.
+        backup_id: String,
+        /// Store description.
+        store: String,
+    },
+}
+
+/// Current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Reads and parses one JSON document.
+pub async fn read_json<T: for<'de> Deserialize<'de>>(store: &Store, key: &str) -> Result<T, ManifestError> {
+    let bytes = store.get(key).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ManifestError::Corrupt { key: key.to_string(), reason: e.to_string() })
+}
+
+/// Reads `backup.json`, or says the backup does not exist.
+pub async fn read_info(store: &Store, layout: &Layout, backup_id: &str) -> Result<BackupInfo, ManifestError> {
+    match read_json(store, &layout.info_key()).await {
+        Err(ManifestError::Store(StoreError::NotFound { .. })) => {
+            Err(ManifestError::NoSuchBackup { backup_id: backup_id.to_string(), store: store.describe() })
+        }
+        other => other,
+    }
+}
+
+/// Every manifest entry, grouped by (topic, partition) and sorted by start offset.
+pub async fn read_entries(
+    store: &Store,
+    layout: &Layout,
+) -> Result<BTreeMap<(String, i32), Vec<ManifestEntry>>, ManifestError> {
+    let listed = store.list(&layout.manifest_prefix()).await?;
+    let entries: Vec<ManifestEntry> = futures::stream::iter(listed.into_iter().filter(|o| o.key.ends_with(".json")))
+        .map(|object| async move { read_json::<ManifestEntry>(store, &object.key).await })
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
+    let mut grouped: BTreeMap<(String, i32), Vec<ManifestEntry>> = BTreeMap::new();
+    for entry in entries {
+        grouped.entry((entry.topic.clone(), entry.partition)).or_default().push(entry);
+    }
+    for list in grouped.values_mut() {
+        list.sort_by_key(|e| e.start_offset);
+    }
+    Ok(grouped)
+}
+
+/// Where a partition's next run resumes: the highest checkpointed `next_offset`.
+pub fn resume_offset(entries: &[ManifestEntry]) -> Option<i64> {
+    entries.iter().map(|e| e.next_offset).max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::Codec;
+    use proptest::prelude::*;
+
+    fn summary(first: i64, count: u64) -> SegmentSummary {
+        SegmentSummary {
+            codec: Codec::Zstd,
+            first_offset: first,
+            last_offset: first + count as i64 - 1,
+            min_timestamp: 1,
+            max_timestamp: 2,
+            record_count: count,
+            block_count: 1,
+            source_bytes: 10,
+            uncompressed_bytes: 20,
+            stored_bytes: 30,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn entry_round_trips(start in 0i64..i64::MAX / 2, count in 1u64..1_000_000, crc: u32, gap: Option<(i64, i64)>) {
+            let entry = ManifestEntry {
+                topic: "orders".into(),
+                partition: 3,
+                start_offset: start,
+                next_offset: start + count as i64,
+                segment: Some(SegmentRef { key: "k".into(), object_crc32c: crc, summary: summary(start, count) }),
+                gap: gap.map(|(from, to)| Gap { from, to }),
+                written_at_ms: 5,
+                tool: tool_version(),
+            };
+            let json = serde_json::to_vec(&entry).unwrap();
+            prop_assert_eq!(serde_json::from_slice::<ManifestEntry>(&json).unwrap(), entry);
+        }
+    }
+
+    #[test]
+    fn keys_stay_under_the_backup_id_and_sort_by_offset() {
+        let layout = Layout::new("b1");
+        let a = layout.segment_key("t", 0, 9);
+        let b = layout.segment_key("t", 0, 10);
+        assert!(a.starts_with(&layout.root()) && a < b);
+        assert!(layout.entry_key("t", 0, 9).starts_with(&layout.manifest_prefix()));
+    }
+
+    #[test]
+    fn resume_is_the_highest_next_offset() {
+        let e = |start, next| ManifestEntry {
+            topic: "t".into(),
+            partition: 0,
+            start_offset: start,
+            next_offset: next,
+            segment: None,
+            gap: None,
+            written_at_ms: 0,
+            tool: String::new(),
+        };
+        assert_eq!(resume_offset(&[e(0, 10), e(10, 25)]), Some(25));
+        assert_eq!(resume_offset(&[]), None);
+    }
+}

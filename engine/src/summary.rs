@@ -1,0 +1,213 @@
+//! Run summaries: the figures a run measured, printed for people or as JSON for the harness.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::config::human_bytes;
+
+/// Version of the JSON summary schema.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// What one `backup`, `restore` or `verify` run did, measured in that run.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RunSummary {
+    /// [`SUMMARY_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `backup`, `restore` or `verify`.
+    pub command: String,
+    /// Backup id.
+    pub backup_id: String,
+    /// Records read (backup) or written (restore).
+    pub records: u64,
+    /// Key + value + header bytes of those records.
+    pub source_bytes: u64,
+    /// Encoded record bytes before compression.
+    pub uncompressed_bytes: u64,
+    /// Bytes written to (backup) or read from (restore) storage.
+    pub stored_bytes: u64,
+    /// Codec ratio: uncompressed ÷ stored.
+    pub compression_ratio: f64,
+    /// Source ÷ stored: how much smaller the backup is than the data.
+    pub storage_ratio: f64,
+    /// Wall-clock seconds of the data phase.
+    pub duration_secs: f64,
+    /// Source megabytes (10^6) per second.
+    pub mb_per_sec: f64,
+    /// Segments written or read.
+    pub segments: u64,
+    /// Per-partition figures.
+    pub partitions: Vec<PartitionSummary>,
+    /// Time from a segment being durable to its checkpoint being durable (backup only).
+    pub checkpoint_latency_ms: Option<LatencySummary>,
+}
+
+/// One partition's figures.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct PartitionSummary {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// First offset this run read (backup) or restored.
+    pub start_offset: i64,
+    /// Where the next run resumes.
+    pub next_offset: i64,
+    /// Records.
+    pub records: u64,
+    /// Key + value + header bytes.
+    pub source_bytes: u64,
+    /// Encoded bytes before compression.
+    pub uncompressed_bytes: u64,
+    /// Stored bytes.
+    pub stored_bytes: u64,
+    /// Segments.
+    pub segments: u64,
+    /// Seconds this partition's task ran.
+    pub duration_secs: f64,
+    /// Source MB/s of this partition.
+    pub mb_per_sec: f64,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
+pub struct LatencySummary {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// A histogram of microseconds, 1 µs to 1 h, 3 significant digits.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid")
+}
+
+/// Percentiles of a microsecond histogram, in milliseconds; `None` when empty.
+pub fn summarize_latency(histogram: &Histogram<u64>) -> Option<LatencySummary> {
+    if histogram.is_empty() {
+        return None;
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    Some(LatencySummary {
+        count: histogram.len(),
+        p50: ms(histogram.value_at_quantile(0.5)),
+        p90: ms(histogram.value_at_quantile(0.9)),
+        p99: ms(histogram.value_at_quantile(0.99)),
+        p999: ms(histogram.value_at_quantile(0.999)),
+        max: ms(histogram.max()),
+    })
+}
+
+/// `bytes / secs` in MB/s (10^6), 0 when no time passed.
+pub fn mb_per_sec(bytes: u64, secs: f64) -> f64 {
+    if secs > 0.0 { bytes as f64 / 1e6 / secs } else { 0.0 }
+}
+
+/// `a / b`, 0 when `b` is 0.
+pub fn ratio(a: u64, b: u64) -> f64 {
+    if b > 0 { a as f64 / b as f64 } else { 0.0 }
+}
+
+impl RunSummary {
+    /// Fills totals and rates from the partition figures.
+    pub fn from_partitions(
+        command: &str,
+        backup_id: &str,
+        partitions: Vec<PartitionSummary>,
+        duration_secs: f64,
+    ) -> Self {
+        let sum = |f: fn(&PartitionSummary) -> u64| partitions.iter().map(f).sum::<u64>();
+        let (records, source_bytes, uncompressed_bytes, stored_bytes, segments) = (
+            sum(|p| p.records),
+            sum(|p| p.source_bytes),
+            sum(|p| p.uncompressed_bytes),
+            sum(|p| p.stored_bytes),
+            sum(|p| p.segments),
+        );
+        RunSummary {
+            schema_version: SUMMARY_SCHEMA_VERSION,
+            command: command.to_string(),
+            backup_id: backup_id.to_string(),
+            records,
+            source_bytes,
+            uncompressed_bytes,
+            stored_bytes,
+            compression_ratio: ratio(uncompressed_bytes, stored_bytes),
+            storage_ratio: ratio(source_bytes, stored_bytes),
+            duration_secs,
+            mb_per_sec: mb_per_sec(source_bytes, duration_secs),
+            segments,
+            partitions,
+            checkpoint_latency_ms: None,
+        }
+    }
+
+    /// A few lines for people.
+    pub fn human(&self) -> String {
+        let mut out = format!(
+            "{}: {} records, {} of data, {} stored (compression {:.2}x) in {:.1} s — {:.1} MB/s, {} segments",
+            self.command,
+            self.records,
+            human_bytes(self.source_bytes),
+            human_bytes(self.stored_bytes),
+            self.compression_ratio,
+            self.duration_secs,
+            self.mb_per_sec,
+            self.segments
+        );
+        if let Some(l) = &self.checkpoint_latency_ms {
+            out.push_str(&format!(
+                "\ncheckpoint latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} checkpoints)",
+                l.p50, l.p99, l.max, l.count
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_come_from_the_samples() {
+        let mut h = latency_histogram();
+        for us in 1..=1000u64 {
+            h.record(us * 1000).unwrap();
+        }
+        let s = summarize_latency(&h).unwrap();
+        assert_eq!(s.count, 1000);
+        assert!((s.p50 - 500.0).abs() < 1.0, "{s:?}");
+        assert!((s.p99 - 990.0).abs() < 2.0, "{s:?}");
+        assert!((s.max - 1000.0).abs() < 1.0, "{s:?}");
+        assert!(summarize_latency(&latency_histogram()).is_none());
+    }
+
+    #[test]
+    fn totals_and_ratios() {
+        let p = |records, bytes, stored| PartitionSummary {
+            records,
+            source_bytes: bytes,
+            uncompressed_bytes: bytes,
+            stored_bytes: stored,
+            ..Default::default()
+        };
+        let s = RunSummary::from_partitions(
+            "backup",
+            "b",
+            vec![p(10, 4_000_000, 1_000_000), p(5, 2_000_000, 1_000_000)],
+            2.0,
+        );
+        assert_eq!(s.records, 15);
+        assert_eq!(s.compression_ratio, 3.0);
+        assert_eq!(s.mb_per_sec, 3.0);
+    }
+}

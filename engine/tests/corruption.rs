@@ -1,0 +1,58 @@
+//! One flipped byte in a segment: `verify --integrity` names the object and exits 1; restore refuses.
+
+use crate::common::*;
+
+fn find_segment(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_segment(&path) {
+                return Some(found);
+            }
+        } else if path.extension().is_some_and(|x| x == "kseg") {
+            return Some(path);
+        }
+    }
+    None
+}
+
+#[test]
+fn flipped_byte_is_named_and_restore_refuses() {
+    let Some(env) = env() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("corrupt");
+    create_topic(&env, &topic, 1);
+    produce_bulk(&env, &topic, 1, 2000, 500);
+    let backup_id = unique("b");
+    let restored = format!("{topic}-restored");
+    let config = write_config(
+        &env,
+        dir.path(),
+        &Settings {
+            backup_id: &backup_id,
+            topic_regex: &topic,
+            storage: Storage::Filesystem,
+            compression: "zstd",
+            segment_max_bytes: "64MiB",
+            block_size: "64KiB",
+            mapping: Some((&topic, &restored)),
+        },
+    );
+    ok(kbackup(&config, &["backup"]));
+    let segment = find_segment(&dir.path().join("store")).expect("a segment was written");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&segment, bytes).unwrap();
+
+    let verify = kbackup(&config, &["verify", "--integrity"]);
+    assert_eq!(verify.status.code(), Some(1), "{verify:?}");
+    let text = String::from_utf8_lossy(&verify.stdout);
+    let name = segment.file_name().unwrap().to_string_lossy();
+    assert!(text.contains(name.as_ref()), "names the damaged object: {text}");
+
+    let restore = kbackup(&config, &["restore"]);
+    assert_eq!(restore.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&restore.stderr);
+    assert!(err.contains("refusing") && err.contains(name.as_ref()), "{err}");
+}

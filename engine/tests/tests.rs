@@ -1,0 +1,9 @@
+//! Integration tests against the real broker and store (`ci/services.sh start` provides them).
+//! Opt in with TEST_INTEGRATION=1; CI always opts in.
+
+mod common;
+
+mod bad_input;
+mod corruption;
+mod crash;
+mod round_trip;

@@ -1,0 +1,169 @@
+//! From raw samples to the numbers a report shows: derived metrics per sample, their
+//! summaries, target verdicts, efficiency ratios and result-level warnings.
+//!
+//! These are the functions the runner calls after each repeat; they are pure so the
+//! whole pipeline from samples to rendered report is testable from fixtures.
+
+use super::model::{Efficiency, Environment, PointResult, Report, SCHEMA_VERSION, Sample, ScenarioInfo, TargetResult};
+use crate::scenario::{Metric, Phase, PlanPoint, Profile, ScenarioPlan, Target};
+use crate::stats::Summary;
+use crate::warning::{NOISY_CV_THRESHOLD, RECOMMENDED_REPEATS, Warning};
+use std::collections::BTreeMap;
+
+/// Every metric computable from one sample (metrics whose phases did not run are absent).
+pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
+    let backup = sample.phase(Phase::Backup);
+    let restore = sample.phase(Phase::Restore);
+    let backup_engine = sample.engine(Phase::Backup);
+    let raw_consume = sample.raw_consume_mb_s();
+    let raw_produce = sample.raw_produce_mb_s();
+    let ratio = |num: Option<f64>, den: Option<f64>| num.zip(den.filter(|d| *d > 0.0)).map(|(n, d)| n / d);
+    let peak_rss = (sample.phases.iter()).filter_map(|p| p.engine.as_ref().map(|e| e.peak_rss_bytes)).max();
+    // Prefer the engine's own ratio; fall back to payload / stored bytes.
+    let compression = backup_engine.and_then(|e| {
+        let stored = e.stored_bytes.map(|s| s as f64);
+        e.compression_ratio.or_else(|| ratio(backup.map(|b| b.bytes as f64), stored))
+    });
+    let cpu_per_gb = backup.zip(backup_engine).and_then(|(phase, engine)| {
+        let cpu = engine.cpu_user_secs + engine.cpu_sys_secs;
+        ratio(Some(cpu), Some(phase.bytes as f64 / 1e9))
+    });
+    let candidates = [
+        (Metric::BackupMbS, backup.map(|b| b.mb_s)),
+        (Metric::BackupMbSPerPartition, ratio(backup.map(|b| b.mb_s), Some(f64::from(partitions)))),
+        (Metric::RestoreMbS, restore.map(|r| r.mb_s)),
+        (Metric::CheckpointP99Ms, backup_engine.and_then(|e| e.checkpoint_latency_ms).map(|l| l.p99)),
+        (Metric::PeakRssMb, peak_rss.map(|b| b as f64 / 1e6)),
+        (Metric::CompressionRatio, compression),
+        (Metric::EfficiencyBackup, ratio(backup.map(|b| b.mb_s), raw_consume)),
+        (Metric::EfficiencyRestore, ratio(restore.map(|r| r.mb_s), raw_produce)),
+        (Metric::CpuSecondsPerGb, cpu_per_gb),
+        (Metric::RawConsumeMbS, raw_consume),
+        (Metric::RawProduceMbS, raw_produce),
+    ];
+    (candidates.into_iter())
+        .filter_map(|(metric, value)| value.filter(|v| v.is_finite()).map(|v| (metric, v)))
+        .collect()
+}
+
+/// Per metric name, its value in each sample that measured it (in sample order).
+pub fn derive_metrics(samples: &[Sample], partitions: u32) -> BTreeMap<String, Vec<f64>> {
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for sample in samples {
+        for (metric, value) in sample_metrics(sample, partitions) {
+            out.entry(metric.as_str().to_owned()).or_default().push(value);
+        }
+    }
+    out
+}
+
+/// Summaries of derived metrics; metrics with no finite value are left out.
+pub fn summarize(metrics: &BTreeMap<String, Vec<f64>>) -> BTreeMap<String, Summary> {
+    (metrics.iter()).filter_map(|(name, values)| Summary::of(values).map(|s| (name.clone(), s))).collect()
+}
+
+/// Checks each target against the median of its metric. An unmeasured metric fails its
+/// target: a run that could not measure what it promised has not shown it.
+pub fn evaluate_targets(targets: &[Target], stats: &BTreeMap<String, Summary>) -> Vec<TargetResult> {
+    (targets.iter())
+        .map(|target| {
+            let observed = stats.get(target.metric.as_str()).map(|s| s.median);
+            TargetResult {
+                metric: target.metric.as_str().to_owned(),
+                expression: target.expression(),
+                observed,
+                met: observed.is_some_and(|v| target.is_met(v)),
+            }
+        })
+        .collect()
+}
+
+impl PointResult {
+    /// Summarises `samples` of `point`: stats, target verdicts, efficiency and pass/fail.
+    pub fn from_samples(point: &PlanPoint, samples: Vec<Sample>) -> PointResult {
+        let stats = summarize(&derive_metrics(&samples, point.workload.partitions));
+        let targets = evaluate_targets(&point.targets, &stats);
+        let median = |m: Metric| stats.get(m.as_str()).map(|s| s.median);
+        let efficiency =
+            Efficiency { backup: median(Metric::EfficiencyBackup), restore: median(Metric::EfficiencyRestore) };
+        let verified = (samples.iter()).all(|s| !s.verification.checked || s.verification.passed);
+        let passed = !samples.is_empty() && verified && targets.iter().all(|t| t.met);
+        PointResult {
+            label: point.label.clone(),
+            parameters: point.parameters.clone(),
+            samples,
+            stats,
+            targets,
+            efficiency,
+            passed,
+        }
+    }
+
+    /// Noisy metrics (those with targets, plus the headline throughputs) and targets
+    /// whose metric was never measured.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut watched: Vec<String> = vec![Metric::BackupMbS.to_string(), Metric::RestoreMbS.to_string()];
+        // Per-partition throughput is backup throughput scaled: same CV, same warning.
+        let scaled = Metric::BackupMbSPerPartition.as_str();
+        watched.extend(self.targets.iter().map(|t| t.metric.clone()).filter(|m| m != scaled));
+        let noisy = (self.stats.iter())
+            .filter(|(name, s)| watched.contains(name) && s.n >= 2 && s.cv > NOISY_CV_THRESHOLD)
+            .map(|(name, s)| Warning::NoisyRun {
+                point: self.label.clone(),
+                metric: name.clone(),
+                cv: s.cv,
+                threshold: NOISY_CV_THRESHOLD,
+            });
+        let missing = (self.targets.iter())
+            .filter(|t| t.observed.is_none())
+            .map(|t| Warning::MissingMetric { point: self.label.clone(), metric: t.metric.clone() });
+        noisy.chain(missing).collect()
+    }
+}
+
+impl Report {
+    /// An empty report for `plan`, to be filled point by point with [`Report::set_point`].
+    pub fn new(plan: &ScenarioPlan, environment: Environment, started_at: String) -> Report {
+        let mut report = Report {
+            schema_version: SCHEMA_VERSION,
+            scenario: ScenarioInfo { name: plan.name.clone(), profile: plan.profile, plan: plan.clone() },
+            environment,
+            started_at,
+            points: Vec::new(),
+            warnings: Vec::new(),
+            passed: false,
+        };
+        report.refresh();
+        report
+    }
+
+    /// Adds or replaces the result for a point (matched by label) and refreshes the
+    /// report-level verdict and warnings; call after every repeat so a crash still
+    /// leaves a consistent report.
+    pub fn set_point(&mut self, result: PointResult) {
+        match self.points.iter_mut().find(|p| p.label == result.label) {
+            Some(existing) => *existing = result,
+            None => self.points.push(result),
+        }
+        self.refresh();
+    }
+
+    /// Recomputes `passed` and the derived warnings, keeping warnings added by the runner.
+    pub fn refresh(&mut self) {
+        let plan = &self.scenario.plan;
+        let derived = |w: &Warning| {
+            matches!(w, Warning::NoisyRun { .. } | Warning::MissingMetric { .. } | Warning::FewRepeats { .. })
+                || plan.warnings.contains(w)
+        };
+        self.warnings.retain(|w| !derived(w));
+        let mut warnings = plan.warnings.clone();
+        if plan.repeat < RECOMMENDED_REPEATS && plan.profile != Profile::Quick {
+            warnings.push(Warning::FewRepeats { repeats: plan.repeat, recommended: RECOMMENDED_REPEATS });
+        }
+        warnings.extend(self.points.iter().flat_map(PointResult::warnings));
+        warnings.append(&mut self.warnings);
+        self.warnings = warnings;
+        let all_ran = plan.points.iter().all(|p| self.points.iter().any(|r| r.label == p.label));
+        self.passed = all_ran && self.points.iter().all(|p| p.passed);
+    }
+}

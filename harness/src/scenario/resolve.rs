@@ -1,0 +1,320 @@
+//! Resolution: a parsed [`ScenarioFile`] plus a [`Profile`] becomes a [`ScenarioPlan`].
+//!
+//! Checks run in a fixed order (name, matrix, workload, engine, phases, profile, targets,
+//! gate), and the first failure is reported with its key path.
+
+use super::error::ErrorKind;
+use super::file::{OneOrMany, OrderedMap, RawProfile, RawTarget, RawVolume, RawWorkload, Scalar, ScenarioFile};
+use super::matrix::{self, Axis, SEGMENT_KEY};
+use super::metric::{GateRule, Metric, Target};
+use super::plan::*;
+use super::units::{Rate, format_bytes, format_secs};
+use super::values::{self, KEY_MODES, MAX_HEADERS, MAX_PARTITIONS, PAYLOADS};
+use crate::warning::Warning;
+
+type Result<T> = std::result::Result<T, ErrorKind>;
+
+/// Repeats per point unless the scenario or profile says otherwise: the fewest that
+/// still give a median and a spread.
+pub const DEFAULT_REPEAT: u32 = 3;
+/// Load generator seed unless `workload.seed` is set.
+pub const DEFAULT_SEED: u64 = 1;
+/// Phases unless `phases:` is set: a full backup/restore round trip with the baseline
+/// for backup efficiency.
+pub const DEFAULT_PHASES: [Phase; 5] =
+    [Phase::Produce, Phase::RawConsume, Phase::Backup, Phase::Restore, Phase::Verify];
+
+/// Workload fields that may still be filled in by a matrix value.
+#[derive(Clone, Debug, Default)]
+pub struct PartialWorkload {
+    pub partitions: Option<u32>,
+    pub message_size: Option<MessageSize>,
+    pub payload: Option<Payload>,
+    pub keys: Option<KeyMode>,
+    pub headers: Option<u32>,
+}
+
+impl PartialWorkload {
+    fn from_raw(raw: &RawWorkload) -> Result<Self> {
+        let partitions = field(&raw.partitions, "partitions", |v, p| values::integer(v, p, 1, MAX_PARTITIONS))?;
+        let headers = field(&raw.headers, "headers", |v, p| values::integer(v, p, 0, MAX_HEADERS))?;
+        let message_size =
+            (raw.message_size.as_ref()).map(|v| values::message_size(v, "workload.message_size")).transpose()?;
+        Ok(PartialWorkload {
+            partitions: partitions.map(|n| n as u32),
+            message_size,
+            payload: field(&raw.payload, "payload", |v, p| values::choice(v, p, PAYLOADS))?,
+            keys: field(&raw.keys, "keys", |v, p| values::choice(v, p, KEY_MODES))?,
+            headers: headers.map(|n| n as u32),
+        })
+    }
+
+    fn finish(self, volume: Volume, rate: Option<Rate>, seed: u64) -> Result<Workload> {
+        let need = |key: &str, example: &str| {
+            let expected = format!("{example} under `workload:` or a matrix axis `{key}`");
+            ErrorKind::missing(&format!("workload.{key}"), expected)
+        };
+        Ok(Workload {
+            partitions: self.partitions.ok_or_else(|| need("partitions", "`partitions: 4`"))?,
+            message_size: (self.message_size).ok_or_else(|| need("message_size", "`message_size: 1KiB`"))?,
+            payload: self.payload.ok_or_else(|| need("payload", "`payload: json`"))?,
+            keys: self.keys.unwrap_or(KeyMode::None),
+            headers: self.headers.unwrap_or(0),
+            volume,
+            rate,
+            seed,
+        })
+    }
+}
+
+/// Reads an optional `workload.<key>` scalar with `read`.
+fn field<T>(value: &Option<Scalar>, key: &str, read: impl Fn(&Scalar, &str) -> Result<T>) -> Result<Option<T>> {
+    value.as_ref().map(|v| read(v, &format!("workload.{key}"))).transpose()
+}
+
+fn check_name(file: &ScenarioFile) -> Result<()> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    // The name becomes a report directory, so keep it path-safe.
+    if file.name.is_empty() || !file.name.chars().all(ok) {
+        let expected = "letters, digits, '-' and '_' only (it names the report directory)";
+        return Err(ErrorKind::invalid("name", &file.name, expected));
+    }
+    if file.description.trim().is_empty() {
+        return Err(ErrorKind::missing("description", "one or two sentences on what is measured"));
+    }
+    Ok(())
+}
+
+fn phases(raw: Option<&[String]>) -> Result<Vec<Phase>> {
+    let Some(raw) = raw else { return Ok(DEFAULT_PHASES.to_vec()) };
+    if raw.is_empty() {
+        return Err(ErrorKind::invalid("phases", "[]", "a non-empty list of phases"));
+    }
+    let table: Vec<(&str, Phase)> = Phase::ALL.iter().map(|p| (p.as_str(), *p)).collect();
+    let mut out: Vec<Phase> = Vec::new();
+    for (i, name) in raw.iter().enumerate() {
+        let path = format!("phases[{i}]");
+        let phase = values::choice(&Scalar::Str(name.clone()), &path, &table)?;
+        if out.contains(&phase) {
+            return Err(ErrorKind::conflict(&path, format!("'{phase}' is listed twice")));
+        }
+        if let Some(missing) = phase.prerequisites().iter().find(|p| !out.contains(p)) {
+            let problem = format!("'{phase}' needs '{missing}' earlier in the list");
+            return Err(ErrorKind::conflict(&path, problem));
+        }
+        out.push(phase);
+    }
+    Ok(out)
+}
+
+fn profile_raw(file: &ScenarioFile, profile: Profile) -> Option<&RawProfile> {
+    match profile {
+        Profile::Quick => file.profiles.quick.as_ref(),
+        Profile::Standard => file.profiles.standard.as_ref(),
+        Profile::Full => file.profiles.full.as_ref(),
+    }
+}
+
+fn repeat(file: &ScenarioFile, profile: Profile, raw: Option<&RawProfile>) -> Result<u32> {
+    let (value, path) = match raw.and_then(|p| p.repeat) {
+        Some(r) => (r, format!("profiles.{profile}.repeat")),
+        None => (file.repeat.unwrap_or(DEFAULT_REPEAT), "repeat".to_owned()),
+    };
+    if !(1..=100).contains(&value) {
+        return Err(ErrorKind::invalid(&path, value, "a whole number from 1 to 100"));
+    }
+    Ok(value)
+}
+
+/// A profile that says how much to produce replaces the workload's amount entirely;
+/// its `rate`, if any, replaces the workload's rate.
+fn volume(file: &ScenarioFile, profile: Profile, raw: Option<&RawProfile>) -> Result<(Volume, Option<Rate>)> {
+    let profile_path = format!("profiles.{profile}");
+    let from_profile = raw.map(RawProfile::volume).filter(values::sets_amount);
+    let (amount, path) = match from_profile {
+        Some(group) => (group, profile_path.clone()),
+        None => (file.workload.volume(), "workload".to_owned()),
+    };
+    if !values::sets_amount(&amount) {
+        let expected = format!("{} under `workload:` or `{profile_path}:`", values::VOLUME_HINT);
+        return Err(ErrorKind::missing("workload.volume", expected));
+    }
+    let (volume, _) = values::volume(&RawVolume { rate: None, ..amount }, &path)?;
+    let rate = match raw.and_then(|p| p.rate.as_ref()) {
+        Some(r) => Some(values::rate(r, &format!("{profile_path}.rate"))?),
+        None => (file.workload.rate.as_ref()).map(|r| values::rate(r, "workload.rate")).transpose()?,
+    };
+    Ok((volume, rate))
+}
+
+fn engine(raw: &OrderedMap<Scalar>) -> Result<Vec<EngineOverride>> {
+    let mut out = Vec::new();
+    for (key, value) in &raw.0 {
+        matrix::check_engine_key(key, "engine")?;
+        matrix::check_engine_value(key, value, &format!("engine.{key}"))?;
+        out.push(EngineOverride { key: key.clone(), value: value.clone() });
+    }
+    Ok(out)
+}
+
+/// A target plus the matrix values it is restricted to.
+struct ScopedTarget {
+    target: Target,
+    /// (axis index, allowed value texts) pairs, all of which must match.
+    when: Vec<(usize, Vec<String>)>,
+}
+
+fn when(raw: &OrderedMap<OneOrMany>, axes: &[Axis], path: &str) -> Result<Vec<(usize, Vec<String>)>> {
+    let mut out = Vec::new();
+    for (key, allowed) in &raw.0 {
+        let found = axes.iter().position(|a| a.axis.key == *key || a.label_key == *key);
+        let Some(index) = found else {
+            let keys: Vec<&str> = axes.iter().map(|a| a.axis.key.as_str()).collect();
+            let allowed =
+                if keys.is_empty() { "a matrix axis (this scenario has none)".into() } else { keys.join(", ") };
+            return Err(ErrorKind::UnknownKey { path: path.to_owned(), key: key.clone(), allowed });
+        };
+        let values: Vec<String> = axes[index].axis.values.iter().map(ToString::to_string).collect();
+        for value in &allowed.0 {
+            if !values.contains(&value.to_string()) {
+                let names: Vec<&str> = values.iter().map(String::as_str).collect();
+                return Err(ErrorKind::unknown_value(&format!("{path}.{key}"), value, &names));
+            }
+        }
+        out.push((index, allowed.0.iter().map(ToString::to_string).collect()));
+    }
+    Ok(out)
+}
+
+fn targets(raw: &OrderedMap<RawTarget>, axes: &[Axis], phases: &[Phase]) -> Result<Vec<ScopedTarget>> {
+    let mut out = Vec::new();
+    for (name, spec) in &raw.0 {
+        let path = format!("targets.{name}");
+        let metric = Metric::from_name(name).ok_or_else(|| ErrorKind::UnknownKey {
+            path: "targets".into(),
+            key: name.clone(),
+            allowed: Metric::names(),
+        })?;
+        let target = Target::parse(metric, &spec.expr).map_err(|hint| ErrorKind::invalid(&path, &spec.expr, hint))?;
+        let missing: Vec<&str> =
+            (metric.required_phases().iter()).filter(|p| !phases.contains(p)).map(|p| p.as_str()).collect();
+        if !missing.is_empty() {
+            let problem = format!("needs phase(s) {} to be measured; add them to `phases`", missing.join(", "));
+            return Err(ErrorKind::conflict(&path, problem));
+        }
+        out.push(ScopedTarget { target, when: when(&spec.when, axes, &format!("{path}.when"))? });
+    }
+    Ok(out)
+}
+
+fn gate(raw: &OrderedMap<Scalar>) -> Result<Vec<GateRule>> {
+    let mut out = Vec::new();
+    for (name, value) in &raw.0 {
+        let metric = Metric::from_name(name).ok_or_else(|| ErrorKind::UnknownKey {
+            path: "gate".into(),
+            key: name.clone(),
+            allowed: Metric::names(),
+        })?;
+        let tolerance_pct = values::tolerance_pct(value, &format!("gate.{name}"))?;
+        out.push(GateRule { metric, tolerance_pct });
+    }
+    Ok(out)
+}
+
+/// Everything shared by all points, resolved once.
+struct Common {
+    base: PartialWorkload,
+    engine: Vec<EngineOverride>,
+    volume: Volume,
+    rate: Option<Rate>,
+    seed: u64,
+    targets: Vec<ScopedTarget>,
+}
+
+fn point(index: usize, combo: &[usize], axes: &[Axis], common: &Common) -> Result<PlanPoint> {
+    let mut workload = common.base.clone();
+    let mut engine = common.engine.clone();
+    for (axis, &i) in axes.iter().zip(combo) {
+        axis.assignments[i].apply(&mut workload, &mut engine);
+    }
+    let workload = workload.finish(common.volume.clone(), common.rate, common.seed)?;
+    let parameters = (axes.iter().zip(combo))
+        .map(|(a, &i)| Parameter { key: a.axis.key.clone(), value: a.axis.values[i].clone() })
+        .collect();
+    let applies = |t: &&ScopedTarget| {
+        (t.when.iter()).all(|(axis, allowed)| allowed.contains(&axes[*axis].axis.values[combo[*axis]].to_string()))
+    };
+    let targets = common.targets.iter().filter(applies).map(|t| t.target.clone()).collect();
+    let label = matrix::label(axes, combo);
+    Ok(PlanPoint { index, label, parameters, workload, engine, targets })
+}
+
+fn segment_bytes(point: &PlanPoint) -> u64 {
+    (point.engine_value(SEGMENT_KEY))
+        .and_then(|v| values::size(v, SEGMENT_KEY).ok())
+        .unwrap_or(DEFAULT_SEGMENT_MAX_BYTES)
+}
+
+/// `full` must write at least 10 segments and run at least 5 minutes; checked where the
+/// plan alone can tell (the runner checks measured durations with `ShortRun`). One
+/// warning per requirement, naming the worst point, keeps big matrices readable.
+fn profile_warnings(profile: Profile, points: &[PlanPoint]) -> Vec<Warning> {
+    if profile != Profile::Full {
+        return Vec::new();
+    }
+    let requirement = |requirement: String, actual: String| Warning::ProfileRequirement {
+        profile: profile.to_string(),
+        requirement,
+        actual,
+    };
+    let mut out = Vec::new();
+    let short_volume = (points.iter())
+        .filter_map(|p| p.workload.expected_bytes().map(|b| (b / segment_bytes(p) as f64, b, p)))
+        .filter(|(segments, _, _)| *segments < FULL_MIN_SEGMENTS as f64)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((segments, bytes, point)) = short_volume {
+        let need = format!("volume >= {FULL_MIN_SEGMENTS} x segment size");
+        let actual = format!("{} ({segments:.1} segments) at {}", format_bytes(bytes as u64), point.label);
+        out.push(requirement(need, actual));
+    }
+    let short_time = (points.iter())
+        .filter_map(|p| p.workload.expected_secs().map(|s| (s, p)))
+        .filter(|(secs, _)| *secs < FULL_MIN_SECS)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((secs, point)) = short_time {
+        let need = format!("duration >= {}", format_secs(FULL_MIN_SECS));
+        out.push(requirement(need, format!("{} at {}", format_secs(secs), point.label)));
+    }
+    out
+}
+
+/// Validates `file` and resolves it for `profile`.
+pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<ScenarioPlan> {
+    check_name(file)?;
+    let axes = matrix::parse_axes(&file.matrix)?;
+    let base = PartialWorkload::from_raw(&file.workload)?;
+    let engine = engine(&file.engine)?;
+    let phases = phases(file.phases.as_deref())?;
+    let raw_profile = profile_raw(file, profile);
+    let repeat = repeat(file, profile, raw_profile)?;
+    let (volume, rate) = volume(file, profile, raw_profile)?;
+    let targets = targets(&file.targets, &axes, &phases)?;
+    let gate = gate(&file.gate)?;
+    let seed = file.workload.seed.unwrap_or(DEFAULT_SEED);
+    let common = Common { base, engine, volume, rate, seed, targets };
+    let points = (matrix::combinations(&axes).iter().enumerate())
+        .map(|(i, combo)| point(i, combo, &axes, &common))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ScenarioPlan {
+        name: file.name.clone(),
+        description: file.description.trim().to_owned(),
+        origin: origin.to_owned(),
+        profile,
+        repeat,
+        phases,
+        matrix: axes.iter().map(|a| a.axis.clone()).collect(),
+        warnings: profile_warnings(profile, &points),
+        points,
+        gate,
+    })
+}

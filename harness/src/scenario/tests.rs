@@ -1,0 +1,309 @@
+//! Scenario parsing, matrix expansion and error messages, plus a check that every
+//! shipped scenario in `scenarios/` parses for every profile.
+
+use super::*;
+use std::path::Path;
+
+const BASE: &str = "\
+name: quick
+description: A test scenario.
+workload:
+  partitions: 2
+  message_size: 1KiB
+  payload: json
+  volume: 64MiB
+";
+
+fn plan(text: &str) -> ScenarioPlan {
+    parse(text, "inline").unwrap().plan(Profile::Standard).unwrap()
+}
+
+fn err(text: &str) -> String {
+    parse(text, "inline").unwrap_err().to_string()
+}
+
+fn with(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+#[test]
+fn minimal_scenario_gets_defaults() {
+    let plan = plan(BASE);
+    assert_eq!(plan.repeat, DEFAULT_REPEAT);
+    assert_eq!(plan.phases, DEFAULT_PHASES.to_vec());
+    assert_eq!(plan.points.len(), 1);
+    let point = &plan.points[0];
+    assert_eq!(point.label, "default");
+    let w = &point.workload;
+    assert_eq!((w.partitions, w.payload, w.keys, w.headers), (2, Payload::Json, KeyMode::None, 0));
+    assert_eq!(w.message_size, MessageSize::Fixed { bytes: 1024 });
+    assert_eq!(w.volume, Volume::Bytes(64 << 20));
+    assert_eq!((w.rate, w.seed), (None, DEFAULT_SEED));
+    assert!(plan.warnings.is_empty());
+}
+
+#[test]
+fn matrix_expands_cartesian_first_axis_slowest() {
+    let text = BASE.replace("  partitions: 2\n", "")
+        + "matrix:\n  partitions: [1, 2]\n  workload.payload: [json, text]\n  engine.backup.compression: [zstd, lz4]\n";
+    let plan = plan(&text);
+    let labels: Vec<&str> = plan.points.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(labels.len(), 8);
+    assert_eq!(labels[0], "partitions=1,payload=json,compression=zstd");
+    assert_eq!(labels[1], "partitions=1,payload=json,compression=lz4");
+    assert_eq!(labels[7], "partitions=2,payload=text,compression=lz4");
+    let last = &plan.points[7];
+    assert_eq!((last.workload.partitions, last.workload.payload), (2, Payload::Text));
+    assert_eq!(last.engine_value("backup.compression"), Some(&Scalar::Str("lz4".into())));
+    assert_eq!(last.parameter("payload"), Some(&Scalar::Str("text".into())));
+    assert!(plan.has_axis("partitions") && plan.has_axis("compression"));
+}
+
+#[test]
+fn codec_axis_sets_compression_and_level() {
+    let text = with("engine:\n  backup.compression_level: 9\nmatrix:\n  codec: [zstd-19, lz4, zstd]\n");
+    let plan = plan(&text);
+    let engine =
+        |i: usize| -> Vec<String> { plan.points[i].engine.iter().map(|o| format!("{}={}", o.key, o.value)).collect() };
+    assert_eq!(engine(0), ["backup.compression=zstd", "backup.compression_level=19"]);
+    // Levels only mean something to zstd, so a codec without one drops the base level.
+    assert_eq!(engine(1), ["backup.compression=lz4"]);
+    assert_eq!(engine(2), ["backup.compression=zstd"]);
+}
+
+#[test]
+fn engine_overrides_keep_file_order() {
+    let text = with(
+        "engine:\n  kafka.fetch_max_wait_ms: 10\n  backup.segment_max_bytes: 256MiB\n  backup.compression: zstd\n",
+    );
+    let keys: Vec<String> = plan(&text).points[0].engine.iter().map(|o| o.key.clone()).collect();
+    assert_eq!(keys, ["kafka.fetch_max_wait_ms", "backup.segment_max_bytes", "backup.compression"]);
+}
+
+#[test]
+fn targets_are_scoped_by_when() {
+    let text = BASE.replace("  partitions: 2\n", "")
+        + "matrix:\n  partitions: [1, 4, 8]\ntargets:\n  backup_mb_s_per_partition: \">= 100\"\n  peak_rss_mb:\n    expr: \"< 500\"\n    when: {partitions: [1, 4]}\n";
+    let plan = plan(&text);
+    let counts: Vec<usize> = plan.points.iter().map(|p| p.targets.len()).collect();
+    assert_eq!(counts, [2, 2, 1]);
+    let t = &plan.points[0].targets[1];
+    assert_eq!((t.metric, t.op, t.threshold), (Metric::PeakRssMb, Comparison::Lt, 500.0));
+}
+
+#[test]
+fn profiles_override_volume_rate_and_repeat() {
+    let text = with("profiles:\n  quick: {volume: 8MiB, repeat: 1}\n  full: {duration: 5m, rate: 20MB/s, repeat: 5}\n");
+    let scenario = parse(&text, "inline").unwrap();
+    let quick = scenario.plan(Profile::Quick).unwrap();
+    assert_eq!((quick.repeat, &quick.points[0].workload.volume), (1, &Volume::Bytes(8 << 20)));
+    let full = scenario.plan(Profile::Full).unwrap();
+    let w = &full.points[0].workload;
+    assert_eq!((&w.volume, w.rate), (&Volume::DurationSecs(300.0), Some(Rate::BytesPerSec(20_000_000))));
+    assert!(full.warnings.is_empty(), "{:?}", full.warnings);
+}
+
+#[test]
+fn full_profile_below_requirements_warns() {
+    let plan = parse(&with("profiles:\n  full: {duration: 1m, rate: 10MB/s}\n"), "inline")
+        .unwrap()
+        .plan(Profile::Full)
+        .unwrap();
+    let text: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 2, "{text:?}");
+    assert!(text[0].contains("volume >= 10 x segment size") && text[0].contains("600MB (4.5 segments)"), "{}", text[0]);
+    assert!(text[1].contains("duration >= 5m") && text[1].contains("1m at default"), "{}", text[1]);
+}
+
+#[test]
+fn full_profile_respects_segment_override() {
+    let text = with("engine:\n  backup.segment_max_bytes: 1MiB\nprofiles:\n  full: {volume: 20MiB, rate: 64KB/s}\n");
+    let plan = parse(&text, "inline").unwrap().plan(Profile::Full).unwrap();
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
+
+#[test]
+fn lognormal_message_size() {
+    let text = BASE
+        .replace("message_size: 1KiB", "message_size: {lognormal: {median: 1KiB, sigma: 1.0, min: 1KiB, max: 5MiB}}");
+    let expected = MessageSize::Lognormal { median_bytes: 1024, sigma: 1.0, min_bytes: 1024, max_bytes: 5 << 20 };
+    assert_eq!(plan(&text).points[0].workload.message_size, expected);
+}
+
+#[test]
+fn unknown_payload_names_path_and_choices() {
+    assert_eq!(
+        err(&BASE.replace("payload: json", "payload: xml")),
+        "scenario 'quick': workload.payload: unknown value 'xml' (expected one of json, text, \
+         avro, protobuf, random, precompressed)"
+    );
+}
+
+#[test]
+fn unknown_key_names_the_key_and_its_path() {
+    let e = err(&BASE.replace("  payload: json\n", "  payload: json\n  payloads: json\n"));
+    assert!(e.starts_with("scenario 'inline': workload.payloads: unknown field `payloads`"), "{e}");
+    assert!(e.contains("expected one of partitions, message_size, payload"), "{e}");
+    assert!(e.ends_with("(line 7, column 3)"), "{e}");
+    let e = err(&with("profiles:\n  turbo: {volume: 1GiB}\n"));
+    assert!(e.contains("profiles.turbo: unknown field `turbo`"), "{e}");
+    let e = err(&BASE.replace("sigma", "x").replace("1KiB", "{lognormal: {median: 1KiB, spread: 1}}"));
+    assert!(e.contains("workload.message_size.lognormal.spread: unknown field `spread`"), "{e}");
+}
+
+#[test]
+fn bad_size_explains_the_format() {
+    assert_eq!(
+        err(&BASE.replace("volume: 64MiB", "volume: 64 megs")),
+        "scenario 'quick': workload.volume: invalid value '64 megs' (expected a byte count or a \
+         size like 512KiB, 128MiB, 1.5GB)"
+    );
+    let e = err(&with("matrix:\n  message_size: [1KiB, 1XB]\n"));
+    assert!(e.contains("matrix.message_size[1]: invalid value '1XB'"), "{e}");
+}
+
+#[test]
+fn bad_target_expression_and_metric() {
+    let e = err(&with("targets:\n  peak_rss_mb: about 500\n"));
+    assert_eq!(
+        e,
+        "scenario 'quick': targets.peak_rss_mb: invalid value 'about 500' (expected an operator \
+         <, <=, >, >= followed by a number, e.g. \">= 100\")"
+    );
+    let e = err(&with("targets:\n  rss: \"< 500\"\n"));
+    assert!(e.contains("targets: unknown key 'rss' (expected one of backup_mb_s,"), "{e}");
+    let e = err(&with("phases: [produce, backup]\ntargets:\n  restore_mb_s: \">= 50\"\n"));
+    assert!(e.contains("targets.restore_mb_s: needs phase(s) restore"), "{e}");
+    let e = err(&with("targets:\n  peak_rss_mb: {expr: \"< 5\", when: {partitions: 4}}\n"));
+    assert!(e.contains("targets.peak_rss_mb.when: unknown key 'partitions' (expected one of a matrix axis"), "{e}");
+}
+
+#[test]
+fn matrix_errors() {
+    let e = err(&with("matrix:\n  compresion: [zstd]\n"));
+    assert!(e.contains("matrix: unknown key 'compresion' (expected one of partitions,"), "{e}");
+    let e = err(&with("matrix:\n  codec: [zstd-30]\n"));
+    assert!(
+        e.contains("matrix.codec[0]: unknown value 'zstd-30' (expected one of zstd, zstd-<level 1..22>, lz4, none)"),
+        "{e}"
+    );
+    let e = err(&with("matrix:\n  partitions: [1, 1]\n"));
+    assert!(e.contains("matrix.partitions[1]: '1' is listed twice"), "{e}");
+    let e = err(&with("matrix:\n  codec: [lz4]\n  engine.backup.compression: [zstd]\n"));
+    assert!(e.contains("matrix.engine.backup.compression: sets the same parameter as matrix.codec"), "{e}");
+    let e = err(&with("matrix:\n  partitions: [0]\n"));
+    assert!(e.contains("matrix.partitions[0]: invalid value '0' (expected a whole number from 1 to 1024)"), "{e}");
+}
+
+#[test]
+fn volume_phase_and_engine_errors() {
+    let e = err(&BASE.replace("  volume: 64MiB\n", ""));
+    assert!(e.contains("workload.volume: missing (expected one of `volume: 1GiB`"), "{e}");
+    let e = err(&with("  messages: 1000\n"));
+    assert!(e.contains("workload: set only one of volume, messages, duration"), "{e}");
+    let e = err(&with("  rate: fast\n"));
+    assert!(e.contains("workload.rate: invalid value 'fast' (expected a rate like 50MB/s"), "{e}");
+    let e = err(&with("phases: [produce, restore]\n"));
+    assert!(e.contains("phases[1]: 'restore' needs 'backup' earlier in the list"), "{e}");
+    let e = err(&with("phases: [produce, backup, uplaod]\n"));
+    assert!(e.contains("phases[2]: unknown value 'uplaod' (expected one of produce, raw-consume,"), "{e}");
+    let e = err(&with("engine:\n  backup.compression: brotli\n"));
+    assert!(e.contains("engine.backup.compression: unknown value 'brotli' (expected one of zstd, lz4, none)"), "{e}");
+    let e = err(&with("engine:\n  Compression: zstd\n"));
+    assert!(e.contains("engine: invalid value 'Compression' (expected a dotted engine config key"), "{e}");
+    let e = err(&with("gate:\n  backup_mb_s: lots\n"));
+    assert!(e.contains("gate.backup_mb_s: invalid value 'lots' (expected a tolerance in percent"), "{e}");
+    let e = err(&BASE.replace("  partitions: 2\n", ""));
+    assert!(e.contains("workload.partitions: missing"), "{e}");
+}
+
+#[test]
+fn yaml_errors_fall_back_to_the_origin_name() {
+    let e = parse("name: [unclosed\n", "scenarios/broken.yaml").unwrap_err();
+    assert_eq!(e.scenario, "broken");
+    assert!(e.to_string().starts_with("scenario 'broken': name: "), "{e}");
+    let e = parse("", "empty.yaml").unwrap_err().to_string();
+    assert!(e.starts_with("scenario 'empty': "), "{e}");
+}
+
+#[test]
+fn gate_parses_percentages() {
+    let plan = plan(&with("gate:\n  backup_mb_s: 5%\n  peak_rss_mb: 12.5\n"));
+    let rules: Vec<(Metric, f64)> = plan.gate.iter().map(|g| (g.metric, g.tolerance_pct)).collect();
+    assert_eq!(rules, [(Metric::BackupMbS, 5.0), (Metric::PeakRssMb, 12.5)]);
+}
+
+#[test]
+fn plan_round_trips_through_json() {
+    let plan = parse(&with("matrix:\n  codec: [zstd-3, none]\n"), "inline").unwrap().plan(Profile::Full).unwrap();
+    let json = serde_json::to_string(&plan).unwrap();
+    let back: ScenarioPlan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, plan);
+}
+
+#[test]
+fn dry_run_rendering_lists_points_engine_and_targets() {
+    let text = with("matrix:\n  codec: [zstd-3, lz4]\ntargets:\n  checkpoint_p99_ms: \"< 100\"\n");
+    let rendered = plan(&text).to_string();
+    assert!(rendered.contains("matrix: codec = [zstd-3, lz4]"), "{rendered}");
+    assert!(rendered.contains("point 2/2: codec=lz4"), "{rendered}");
+    assert!(rendered.contains("engine:   backup.compression=zstd, backup.compression_level=3"), "{rendered}");
+    assert!(rendered.contains("targets:  checkpoint_p99_ms < 100"), "{rendered}");
+}
+
+fn shipped_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+#[test]
+fn every_shipped_scenario_parses_for_every_profile() {
+    let listed = list(&shipped_dir()).unwrap();
+    let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+    for expected in
+        ["quick", "max-throughput-per-partition", "partition-scaling", "large-messages", "restore-speed", "compression"]
+    {
+        assert!(names.contains(&expected), "missing {expected}: {names:?}");
+    }
+    for summary in &listed {
+        let stem = summary.path.file_stem().unwrap().to_string_lossy();
+        assert_eq!(summary.name, stem, "name must match the file name");
+        let scenario = load(&summary.path).unwrap();
+        for profile in Profile::ALL {
+            let plan = scenario.plan(profile).unwrap();
+            // Shipped scenarios are written to meet their own profile requirements.
+            assert!(plan.warnings.is_empty(), "{} {profile}: {:?}", summary.name, plan.warnings);
+        }
+    }
+}
+
+#[test]
+fn shipped_quick_scenario_is_small_enough_for_ci() {
+    let plan = load(&shipped_dir().join("quick.yaml")).unwrap().plan(Profile::Quick).unwrap();
+    assert_eq!((plan.repeat, plan.points.len()), (1, 1));
+    assert!(plan.points[0].workload.expected_bytes().unwrap() <= 64.0 * 1024.0 * 1024.0);
+}
+
+#[test]
+fn shipped_matrices_have_expected_shapes() {
+    let points =
+        |name: &str| load(&shipped_dir().join(format!("{name}.yaml"))).unwrap().plan(Profile::Standard).unwrap().points;
+    let scaling = points("partition-scaling");
+    let partitions: Vec<u32> = scaling.iter().map(|p| p.workload.partitions).collect();
+    assert_eq!(partitions, [1, 2, 4, 8]);
+    assert!(scaling[3].targets.iter().all(|t| t.metric != Metric::PeakRssMb));
+    assert_eq!(points("large-messages").len(), 3);
+    let compression = points("compression");
+    assert_eq!(compression.len(), 30);
+    let with_ratio = compression.iter().filter(|p| p.targets.iter().any(|t| t.metric == Metric::CompressionRatio));
+    assert_eq!(with_ratio.count(), 8, "zstd levels x json/text");
+}
+
+#[test]
+fn readme_example_parses() {
+    let readme = std::fs::read_to_string(shipped_dir().join("README.md")).unwrap();
+    let start = readme.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let plan = parse(&readme[start..end], "README.md").unwrap().plan(Profile::Full).unwrap();
+    assert_eq!(plan.points.len(), 8);
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
