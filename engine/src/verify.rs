@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Plan;
 use crate::fetch::{self, FetchError};
-use crate::kafka::{Admin, KafkaError, read_partition, to_record};
+use crate::kafka::{Admin, KafkaError, Span, read_partition, to_record};
 use crate::manifest::{Layout, ManifestEntry};
 use crate::segment::Record;
 use crate::store::{Store, StoreError};
@@ -255,13 +255,20 @@ async fn compare_partition(
         let (kafka, topic) = (plan.kafka.clone(), live_topic.to_string());
         Some(tokio::task::spawn_blocking(move || {
             let mut batch = Vec::with_capacity(1024);
-            let end = read_partition(&kafka, &topic, partition, low, high, &CancellationToken::new(), |m| {
-                batch.push(to_record(m));
-                if batch.len() == 1024 && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            });
+            let end = read_partition(
+                &kafka,
+                &topic,
+                partition,
+                Span { fetch_from: low, start: low, boundary: high },
+                &CancellationToken::new(),
+                |m| {
+                    batch.push(to_record(m));
+                    if batch.len() == 1024 && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                        return ControlFlow::Break(());
+                    }
+                    ControlFlow::Continue(())
+                },
+            );
             if !batch.is_empty() {
                 let _ = tx.blocking_send(batch);
             }

@@ -74,7 +74,7 @@ pub fn write_config(env: &Env, dir: &Path, s: &Settings<'_>) -> PathBuf {
     };
     let mapping = s.mapping.map_or(String::new(), |(from, to)| format!("  topic_mapping:\n    {from}: {to}\n"));
     let text = format!(
-        "backup_id: {}\nkafka:\n  bootstrap_servers: \"{}\"\n  fetch_max_wait_ms: 10ms\n  topics:\n    include: [\"{}\"]\nbackup:\n  compression: {}\n  segment_max_bytes: {}\n  block_size: {}\n  max_concurrent_partitions: 4\nstorage:\n{storage}\nrestore:\n{mapping}  replication_factor: 1\n",
+        "backup_id: {}\nkafka:\n  bootstrap_servers: \"{}\"\n  fetch_max_wait_ms: 10ms\n  topics:\n    include: [\"{}\"]\nbackup:\n  compression: {}\n  segment_max_bytes: {}\n  block_size: {}\n  max_concurrent_partitions: 4\n  resume: rescan\nstorage:\n{storage}\nrestore:\n{mapping}  replication_factor: 1\n",
         s.backup_id, env.bootstrap, s.topic_regex, s.compression, s.segment_max_bytes, s.block_size
     );
     let path = dir.join("config.yaml");

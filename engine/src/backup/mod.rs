@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Plan;
-use crate::kafka::{Admin, KafkaError, TopicInfo};
+use crate::kafka::{Admin, KafkaError, Span, TopicInfo};
 use crate::manifest::{self, BackupInfo, Gap, Layout, ManifestEntry, ManifestError};
 use crate::progress::Progress;
 use crate::segment::SegmentError;
@@ -71,8 +71,7 @@ pub enum BackupError {
 pub(crate) struct PartitionRange {
     pub topic: String,
     pub partition: i32,
-    pub start: i64,
-    pub boundary: i64,
+    pub span: Span,
 }
 
 /// Runs a snapshot backup. A cancelled run flushes and checkpoints what it has read, then returns.
@@ -87,9 +86,9 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
     }
     let existing = manifest::read_entries(&store, &layout).await?;
     write_info(plan, &store, &layout, &topics).await?;
-    let ranges = plan_ranges(&admin, &store, &layout, &topics, &existing).await?;
+    let ranges = plan_ranges(plan, &admin, &store, &layout, &topics, &existing).await?;
     for range in &ranges {
-        progress.expect(range.boundary.saturating_sub(range.start).max(0) as u64);
+        progress.expect(range.span.boundary.saturating_sub(range.span.start).max(0) as u64);
     }
     let started = Instant::now();
     let latencies = Arc::new(Mutex::new(latency_histogram()));
@@ -179,6 +178,7 @@ async fn write_info(plan: &Plan, store: &Store, layout: &Layout, topics: &[Topic
 
 /// Resume points, gaps and boundaries for every partition; gaps are recorded before any reading.
 async fn plan_ranges(
+    plan: &Plan,
     admin: &Admin,
     store: &Store,
     layout: &Layout,
@@ -198,7 +198,9 @@ async fn plan_ranges(
                 Some(next) => next,
                 None => low,
             };
-            ranges.push(PartitionRange { topic: topic.name.clone(), partition, start, boundary: high });
+            let fetch_from = if plan.backup.resume_rescan { low } else { start };
+            let span = Span { fetch_from, start, boundary: high };
+            ranges.push(PartitionRange { topic: topic.name.clone(), partition, span });
         }
     }
     Ok(ranges)

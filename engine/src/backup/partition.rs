@@ -50,8 +50,8 @@ impl PartitionTask {
         let mut summary = PartitionSummary {
             topic: self.range.topic.clone(),
             partition: self.range.partition,
-            start_offset: self.range.start,
-            next_offset: self.range.start,
+            start_offset: self.range.span.start,
+            next_offset: self.range.span.start,
             ..Default::default()
         };
         let mut open: Option<OpenSegment> = None;
@@ -90,30 +90,22 @@ impl PartitionTask {
         tokio::task::spawn_blocking(move || {
             let block_size = plan.backup.block_size;
             let mut encoder = BlockEncoder::with_capacity(block_size + block_size / 4);
-            let end = read_partition(
-                &plan.kafka,
-                &range.topic,
-                range.partition,
-                range.start,
-                range.boundary,
-                &cancel,
-                |message| {
-                    let (timestamp, timestamp_type) = message_timestamp(message);
-                    let headers = message_headers(message);
-                    encoder.push(&RecordRef {
-                        offset: message.offset(),
-                        timestamp,
-                        timestamp_type,
-                        key: message.key(),
-                        value: message.payload(),
-                        headers: &headers,
-                    });
-                    if encoder.encoded_len() >= block_size && tx.blocking_send(encoder.finish()).is_err() {
-                        return ControlFlow::Break(());
-                    }
-                    ControlFlow::Continue(())
-                },
-            );
+            let end = read_partition(&plan.kafka, &range.topic, range.partition, range.span, &cancel, |message| {
+                let (timestamp, timestamp_type) = message_timestamp(message);
+                let headers = message_headers(message);
+                encoder.push(&RecordRef {
+                    offset: message.offset(),
+                    timestamp,
+                    timestamp_type,
+                    key: message.key(),
+                    value: message.payload(),
+                    headers: &headers,
+                });
+                if encoder.encoded_len() >= block_size && tx.blocking_send(encoder.finish()).is_err() {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            });
             if !encoder.is_empty() {
                 let _ = tx.blocking_send(encoder.finish());
             }

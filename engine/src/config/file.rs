@@ -100,6 +100,8 @@ pub struct BackupSection {
     pub compression_level: Option<i32>,
     /// How many partitions are backed up at once.
     pub max_concurrent_partitions: Option<usize>,
+    /// `seek` (default): resume by fetching at the checkpoint; `rescan`: fetch from the log start and skip to it.
+    pub resume: Option<String>,
 }
 
 /// `storage:` section.

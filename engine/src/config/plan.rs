@@ -62,6 +62,9 @@ pub struct BackupPlan {
     pub compression_level: i32,
     /// Partitions backed up at once; default 8.
     pub max_concurrent_partitions: usize,
+    /// Resume by reading from the log start and skipping to the checkpoint, instead of fetching at it.
+    /// Costs a re-read; needed for brokers that mis-serve fetches starting mid-log (tansu 0.6).
+    pub resume_rescan: bool,
 }
 
 /// Which object store and how to reach it.
@@ -249,6 +252,13 @@ fn resolve_backup(raw: &BackupSection) -> Result<BackupPlan, ConfigError> {
         compression,
         compression_level,
         max_concurrent_partitions: positive(raw.max_concurrent_partitions, 8, "backup.max_concurrent_partitions")?,
+        resume_rescan: match raw.resume.as_deref() {
+            None | Some("seek") => false,
+            Some("rescan") => true,
+            Some(other) => {
+                return Err(ConfigError::invalid("backup.resume", format!("'{other}' (expected seek or rescan)")));
+            }
+        },
     })
 }
 

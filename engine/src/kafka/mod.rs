@@ -15,7 +15,7 @@ use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 
 pub use admin::{Admin, TopicInfo};
-pub use reader::{ReadEnd, message_headers, message_timestamp, read_partition, to_record};
+pub use reader::{ReadEnd, Span, message_headers, message_timestamp, read_partition, to_record};
 pub use sink::RestoreProducer;
 
 use crate::config::KafkaPlan;
@@ -66,6 +66,20 @@ pub enum KafkaError {
         offset: i64,
         /// librdkafka error.
         source: RdError,
+    },
+    /// The broker returned records out of order: storing them would corrupt the backup.
+    #[error(
+        "{topic}/{partition}: the broker returned offset {got} after offset {after}; offsets must increase. Nothing of this read was checkpointed past {after}. If the broker mis-serves fetches that start mid-log (tansu 0.6 does), set backup.resume: rescan"
+    )]
+    Inconsistent {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Last offset delivered.
+        after: i64,
+        /// Offset received next.
+        got: i64,
     },
     /// Producing into a partition failed for good.
     #[error("producing to {topic}/{partition} failed: {reason}")]

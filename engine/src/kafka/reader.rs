@@ -32,24 +32,39 @@ pub enum ReadEnd {
     },
 }
 
-/// Reads `topic/partition` from `start`, calling `on_message` for each record, until the first
-/// EOF at or past `boundary`. Blocks the calling thread: run it with `spawn_blocking`.
+/// Which part of a partition to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Where the fetch begins: `start`, or an earlier offset such as the log start when seeking
+    /// into the middle of the log is not trusted (see `backup.resume: rescan`).
+    pub fetch_from: i64,
+    /// The first offset handed to the callback; records below it are read and dropped.
+    pub start: i64,
+    /// ListOffsets LATEST captured at the start of the run (a lower bound of the end).
+    pub boundary: i64,
+}
+
+/// Reads `topic/partition` over `span`, calling `on_message` for each record, until the first
+/// EOF at or past `span.boundary`. Offsets must strictly increase: a broker that hands back an
+/// offset at or below one already delivered fails the read instead of corrupting the backup.
+/// Blocks the calling thread: run it with `spawn_blocking`.
 pub fn read_partition(
     plan: &KafkaPlan,
     topic: &str,
     partition: i32,
-    start: i64,
-    boundary: i64,
+    span: Span,
     cancel: &CancellationToken,
     mut on_message: impl FnMut(&BorrowedMessage<'_>) -> ControlFlow<()>,
 ) -> Result<ReadEnd> {
     let consumer: BaseConsumer = consumer_config(plan).create().map_err(|source| KafkaError::Client { source })?;
     let mut assignment = TopicPartitionList::new();
     assignment
-        .add_partition_offset(topic, partition, Offset::Offset(start))
+        .add_partition_offset(topic, partition, Offset::Offset(span.fetch_from))
         .and_then(|()| consumer.assign(&assignment))
-        .map_err(|source| KafkaError::Fetch { topic: topic.to_string(), partition, offset: start, source })?;
+        .map_err(|source| KafkaError::Fetch { topic: topic.to_string(), partition, offset: span.fetch_from, source })?;
+    let (start, boundary) = (span.start, span.boundary);
     let mut next_offset = start;
+    let mut last_seen = span.fetch_from - 1;
     let mut last_warning: Option<Instant> = None;
     loop {
         if cancel.is_cancelled() {
@@ -58,7 +73,20 @@ pub fn read_partition(
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             Some(Ok(message)) => {
-                next_offset = message.offset() + 1;
+                let offset = message.offset();
+                if offset <= last_seen {
+                    return Err(KafkaError::Inconsistent {
+                        topic: topic.to_string(),
+                        partition,
+                        after: last_seen,
+                        got: offset,
+                    });
+                }
+                last_seen = offset;
+                if offset < start {
+                    continue;
+                }
+                next_offset = offset + 1;
                 if on_message(&message).is_break() {
                     return Ok(ReadEnd::Stopped { next_offset });
                 }
