@@ -69,8 +69,35 @@ pub fn parse(text: &str, origin: &str, lookup: impl Fn(&str) -> Option<String>) 
     Plan::resolve(file)
 }
 
-/// Replaces `${NAME}` and `${NAME:-default}`; `$$` escapes a dollar sign.
+/// Expands references line by line, leaving YAML comments as written (they may mention `${VAR}`).
 fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (content, comment) = line.split_at(comment_start(line));
+        out.push_str(&expand_line(content, &lookup)?);
+        out.push_str(comment);
+    }
+    Ok(out)
+}
+
+/// Byte index where a YAML comment begins: `#` at the start or after whitespace, outside quotes.
+fn comment_start(line: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') if previous.is_whitespace() => return i,
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+        previous = c;
+    }
+    line.len()
+}
+
+/// Replaces `${NAME}` and `${NAME:-default}`; `$$` escapes a dollar sign.
+fn expand_line(text: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find('$') {

@@ -106,7 +106,24 @@ fn security_maps_to_librdkafka_properties() {
 }
 
 #[test]
+fn comments_are_not_expanded() {
+    assert_eq!(
+        expand_env("a: 1 # ${UNSET}\n# ${X}\nb: \"#${Y:-2}\"\n", no_env).unwrap(),
+        "a: 1 # ${UNSET}\n# ${X}\nb: \"#2\"\n"
+    );
+}
+
+#[test]
 fn dollar_escape() {
     assert_eq!(expand_env("a$$b", no_env).unwrap(), "a$b");
     assert_eq!(expand_env("cost $5", no_env).unwrap(), "cost $5");
+}
+
+#[test]
+fn shipped_examples_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    for name in ["backup.yaml", "restore.yaml", "filesystem.yaml"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        parse(&text, name, |_| None).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
 }
