@@ -6,6 +6,7 @@
 //! `scenario::list` and `report::ReportWriter` touch the file system.
 #![deny(unsafe_code, rust_2018_idioms)]
 
+pub mod load;
 pub mod report;
 pub mod scenario;
 pub mod stats;

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use harness::load;
 use harness::scenario::{self, Profile};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +39,45 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Create a topic and fill it with synthetic records; prints the achieved rate as JSON.
+    Produce {
+        #[command(flatten)]
+        target: LoadArgs,
+        /// How much key + value data to write, e.g. 1GiB.
+        #[arg(long, default_value = "64MiB")]
+        volume: String,
+        /// Approximate value size in bytes.
+        #[arg(long, default_value_t = 1024)]
+        message_size: usize,
+        /// json, text or random.
+        #[arg(long, default_value = "json")]
+        payload: String,
+        /// Seed for deterministic data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Read a topic from start to end with plain consumers (the raw limit); prints the rate as JSON.
+    RawConsume {
+        #[command(flatten)]
+        target: LoadArgs,
+        /// fetch.wait.max.ms: keep <= 10 against tansu, which holds every fetch this long.
+        #[arg(long, default_value_t = 10)]
+        fetch_wait_ms: u64,
+    },
+}
+
+/// Arguments of the standalone load tools.
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "KAFKA_BOOTSTRAP", default_value = "127.0.0.1:19092")]
+    bootstrap: String,
+    /// Topic to write or read.
+    #[arg(long)]
+    topic: String,
+    /// Partitions (created with this count by `produce`).
+    #[arg(long, default_value_t = 4)]
+    partitions: i32,
 }
 
 /// Mirrors [`Profile`] so the library stays free of CLI concerns.
@@ -99,6 +139,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::List => list(&mut out, &dir),
         Command::Scenario { scenario, profile, dry_run } => {
             run_scenario(&mut out, &scenario_path(&dir, &scenario), profile.into(), dry_run)
+        }
+        Command::Produce { target, volume, message_size, payload, seed } => {
+            let bytes = harness::scenario::parse_size(&volume).map_err(anyhow::Error::msg)?;
+            let payload: load::Payload = payload.parse().map_err(anyhow::Error::msg)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime
+                .block_on(load::create_topic(&target.bootstrap, &target.topic, target.partitions))
+                .with_context(|| format!("creating topic '{}'", target.topic))?;
+            let mut generator = load::PayloadGenerator::new(payload, message_size, seed);
+            let rate = load::produce(&target.bootstrap, &target.topic, target.partitions, bytes, &mut generator)
+                .with_context(|| format!("producing to '{}'", target.topic))?;
+            writeln!(out, "{}", serde_json::to_string(&rate)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RawConsume { target, fetch_wait_ms } => {
+            let rate = load::raw_consume(&target.bootstrap, &target.topic, target.partitions, fetch_wait_ms)
+                .with_context(|| format!("reading '{}'", target.topic))?;
+            writeln!(out, "{}", serde_json::to_string(&rate)?)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

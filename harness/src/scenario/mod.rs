@@ -30,7 +30,7 @@ pub use plan::{
     Parameter, Payload, Phase, PlanPoint, Profile, ScenarioPlan, Volume, Workload, short_key,
 };
 pub use resolve::{DEFAULT_PHASES, DEFAULT_REPEAT, DEFAULT_SEED};
-pub use units::Rate;
+pub use units::{Rate, parse_size};
 
 use serde::Deserialize;
 use serde_saphyr::MessageFormatter;

@@ -1,0 +1,144 @@
+//! Load generation and raw limits: an rdkafka producer that writes synthetic payloads with a
+//! known compressibility, and a plain consumer that only reads, so the engine's speed can be set
+//! against what the broker delivers to any client.
+
+mod payload;
+
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde::Serialize;
+
+pub use payload::{Payload, PayloadGenerator};
+
+/// Bytes and time of one load or read phase, measured in that run.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Throughput {
+    /// Records.
+    pub records: u64,
+    /// Key + value bytes.
+    pub bytes: u64,
+    /// Wall-clock seconds.
+    pub secs: f64,
+    /// Megabytes (10^6) per second.
+    pub mb_s: f64,
+}
+
+impl Throughput {
+    fn new(records: u64, bytes: u64, secs: f64) -> Self {
+        Self { records, bytes, secs, mb_s: if secs > 0.0 { bytes as f64 / 1e6 / secs } else { 0.0 } }
+    }
+}
+
+/// Creates `topic` with `partitions` partitions (replication factor 1).
+pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create()?;
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics([&NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &options).await?
+    {
+        result.map_err(|(_, code)| KafkaError::AdminOp(code))?;
+    }
+    Ok(())
+}
+
+/// Produces `total_bytes` of payload round-robin over the partitions; returns the achieved rate.
+pub fn produce(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    total_bytes: u64,
+    generator: &mut PayloadGenerator,
+) -> Result<Throughput, KafkaError> {
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "10")
+        .set("batch.size", "1048576")
+        .set("message.max.bytes", "16777216")
+        .set("queue.buffering.max.kbytes", "262144")
+        .create()?;
+    let started = Instant::now();
+    let (mut records, mut bytes) = (0u64, 0u64);
+    while bytes < total_bytes {
+        let (key, value) = generator.next_record();
+        let partition = (records % partitions as u64) as i32;
+        let mut record = BaseRecord::to(topic).partition(partition).key(key.as_bytes()).payload(value.as_slice());
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+        records += 1;
+        bytes += (key.len() + value.len()) as u64;
+    }
+    producer.flush(Duration::from_secs(600))?;
+    Ok(Throughput::new(records, bytes, started.elapsed().as_secs_f64()))
+}
+
+/// Reads every partition from the beginning to its end with one plain consumer per partition
+/// in parallel threads, doing nothing with the records: the raw read limit.
+pub fn raw_consume(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    fetch_wait_ms: u64,
+) -> Result<Throughput, KafkaError> {
+    let started = Instant::now();
+    let results: Vec<Result<(u64, u64), KafkaError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..partitions)
+            .map(|p| scope.spawn(move || consume_partition(bootstrap, topic, p, fetch_wait_ms)))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("consumer thread panicked")).collect()
+    });
+    let (mut records, mut bytes) = (0, 0);
+    for result in results {
+        let (r, b) = result?;
+        records += r;
+        bytes += b;
+    }
+    Ok(Throughput::new(records, bytes, started.elapsed().as_secs_f64()))
+}
+
+fn consume_partition(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    fetch_wait_ms: u64,
+) -> Result<(u64, u64), KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "harness-raw")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
+        .set("fetch.max.bytes", "52428800")
+        .set("max.partition.fetch.bytes", "52428800")
+        .create()?;
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+    consumer.assign(&assignment)?;
+    let (mut records, mut bytes) = (0u64, 0u64);
+    loop {
+        match consumer.poll(Duration::from_secs(30)) {
+            Some(Ok(m)) => {
+                records += 1;
+                bytes += (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len)) as u64;
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) => return Ok((records, bytes)),
+            Some(Err(e)) => return Err(e),
+            None => return Ok((records, bytes)),
+        }
+    }
+}
