@@ -3,10 +3,10 @@
 # an S3 object store (garage), run as plain background processes on 127.0.0.1.
 #
 # Usage:
-#   ci/services.sh install        # build/cache the pinned binaries (~10 min cold, seconds warm)
+#   ci/services.sh install        # build/cache the pinned binaries (10-25 min each cold, instant warm)
 #   eval "$(ci/services.sh start)"  # fresh state, start both, print `export` lines on stdout
 #   ci/services.sh env            # print the export lines of the running services
-#   ci/services.sh status         # which services are running and answering
+#   ci/services.sh status         # which services are running and answering (rc 1 if not both)
 #   ci/services.sh stop           # stop both (ok if nothing runs)
 #
 # Only the `export` lines of `start` / `env` go to stdout; all progress and
@@ -21,12 +21,13 @@
 #   KBACKUP_GARAGE_ADMIN_PORT  [13903]
 #   KBACKUP_S3_BUCKET          [kbackup-test]
 #   KBACKUP_S3_REGION          [garage]
-#   KBACKUP_TANSU_STORAGE      [sqlite]  tansu storage engine: sqlite (file in the
-#                                        state dir) or memory. NOTE: tansu 0.6.0's
-#                                        memory engine answers ListOffsets(latest)
-#                                        with <base offset of last batch> + 1, i.e.
-#                                        wrong high watermarks for multi-record
-#                                        batches; sqlite reports them correctly.
+#   KBACKUP_TANSU_STORAGE      [memory]  tansu storage engine: memory (fast) or
+#                                        sqlite (file in the state dir; slows down
+#                                        badly past a few hundred MB). The memory
+#                                        engine answers ListOffsets(latest) with
+#                                        <base offset of last batch> + 1; kbackup
+#                                        does not rely on it, and the tests keep
+#                                        it that way by running against it.
 #   KBACKUP_SERVICES_TIMEOUT   [60]   seconds to wait for each service to answer
 
 set -euo pipefail
@@ -50,12 +51,13 @@ GARAGE_ADMIN_PORT="${KBACKUP_GARAGE_ADMIN_PORT:-13903}"
 S3_BUCKET="${KBACKUP_S3_BUCKET:-kbackup-test}"
 S3_REGION="${KBACKUP_S3_REGION:-garage}"
 TIMEOUT="${KBACKUP_SERVICES_TIMEOUT:-60}"
-TANSU_STORAGE="${KBACKUP_TANSU_STORAGE:-sqlite}"
+TANSU_STORAGE="${KBACKUP_TANSU_STORAGE:-memory}"
 KAFKA_CLUSTER_ID="kbackup"
 GARAGE_KEY_NAME="kbackup-test"
 
 MARKER=".kbackup-services"
 GARAGE_CONF="$STATE_DIR/garage.toml"
+GARAGE_DEADLINE=0 # set by setup_garage
 
 # ---------------------------------------------------------------- helpers
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -65,6 +67,12 @@ die() {
 }
 
 now() { date +%s; }
+now_ms() { date +%s%3N; }
+# elapsed_since MS: seconds since MS (from now_ms), e.g. "1.342"
+elapsed_since() {
+    local d=$(($(now_ms) - $1))
+    printf '%d.%03d' $((d / 1000)) $((d % 1000))
+}
 
 # True if something accepts TCP connections on HOST:$1.
 port_open() {
@@ -76,13 +84,14 @@ pid_file() { printf '%s/%s.pid\n' "$STATE_DIR" "$1"; }
 # Prints the pid recorded for service $1 if that process is alive and still
 # is the service binary (guards against pid reuse); fails otherwise.
 live_pid() {
-    local name="$1" file pid
+    local name="$1" file pid cmdline
     file="$(pid_file "$name")"
     [[ -f "$file" ]] || return 1
     pid="$(<"$file")"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name" || return 1
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$cmdline" == *"$name"* ]] || return 1
     printf '%s\n' "$pid"
 }
 
@@ -111,13 +120,17 @@ fail_start() {
     shift
     printf '[services] ERROR: %s\n' "$*" >&2
     show_log "$name"
-    stop_all >&2 || true
+    # These pids were started by this very run: no pid-reuse check needed.
+    STOP_FRESH_PIDS=1 stop_all >&2 || true
     exit 1
 }
 
 tool_version_ok() {
     # tool_version_ok BIN VERSION
-    [[ -x "$1" ]] && "$1" --version 2>/dev/null | grep -qF -- "$2"
+    local out
+    [[ -x "$1" ]] || return 1
+    out="$("$1" --version 2>/dev/null)" || return 1
+    [[ "$out" == *"$2"* ]]
 }
 
 need_bins() {
@@ -139,10 +152,11 @@ install_one() {
     fi
     command -v cargo >/dev/null 2>&1 || die "cargo not found; a Rust toolchain is needed to build $name"
     mkdir -p "$TOOLS_DIR"
-    local args=(install "$name" --locked --version "$version" --root "$root")
+    # --force: we only get here if the binary is missing or broken.
+    local args=(install "$name" --locked --force --version "$version" --root "$root")
     [[ -n "$features" ]] && args+=(--features "$features")
     log "$name $version: building with 'cargo ${args[*]}'"
-    log "$name $version: this takes ~10 minutes on a cold machine; log: $logfile"
+    log "$name $version: this takes ~10-25 minutes on a cold machine; log: $logfile"
     local start
     start="$(now)"
     if ! cargo "${args[@]}" >"$logfile" 2>&1; then
@@ -251,8 +265,7 @@ start_tansu() {
     case "$TANSU_STORAGE" in
         # relative to the working directory, i.e. $STATE_DIR/tansu.db
         sqlite) storage="sqlite://tansu.db" ;;
-        memory) storage="memory://tansu/" ;;
-        *) die "KBACKUP_TANSU_STORAGE must be 'sqlite' or 'memory' (got '$TANSU_STORAGE')" ;;
+        *) storage="memory://tansu/" ;;
     esac
     local args=(broker
         --cluster-id "$KAFKA_CLUSTER_ID"
@@ -292,6 +305,8 @@ GARAGE_ENV_UNSET=(-u GARAGE_RPC_HOST -u GARAGE_CONFIG_FILE -u GARAGE_RPC_SECRET
 
 garage() { env "${GARAGE_ENV_UNSET[@]}" "$GARAGE_BIN" -c "$GARAGE_CONF" "$@"; }
 
+EMPTY_SHA256="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 write_garage_conf() {
@@ -325,14 +340,14 @@ EOF
 start_garage() {
     write_garage_conf
     log "starting: $GARAGE_BIN -c $GARAGE_CONF server"
-    (cd "$STATE_DIR" && exec env "${GARAGE_ENV_UNSET[@]}" \
+    (cd "$STATE_DIR" && exec env "${GARAGE_ENV_UNSET[@]}" NO_COLOR=1 \
         nohup "$GARAGE_BIN" -c "$GARAGE_CONF" server </dev/null >"$STATE_DIR/garage.log" 2>&1) &
     printf '%s\n' "$!" >"$(pid_file garage)"
 }
 
 # retry DESCRIPTION CMD...: rerun CMD until it succeeds or the deadline passes.
 garage_retry() {
-    local what="$1" deadline=$(($(now) + TIMEOUT)) out
+    local what="$1" deadline="$GARAGE_DEADLINE" out
     shift
     while :; do
         recorded_pid_alive garage || fail_start garage "garage exited during startup ($what)"
@@ -350,20 +365,24 @@ garage_retry() {
 
 s3_list_status() {
     # HTTP status of a signed ListObjectsV2 on the bucket (000 if no answer).
+    # Garage requires x-amz-content-sha256 (here: SHA-256 of the empty body).
     curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
         --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$1:$2" \
+        -H "x-amz-content-sha256: $EMPTY_SHA256" \
         "http://$HOST:$S3_PORT/$S3_BUCKET?list-type=2" || true
 }
 
 setup_garage() {
     local node_id key_id secret
+    # One deadline for the whole garage bring-up (daemon + layout + key + bucket).
+    GARAGE_DEADLINE=$(($(now) + TIMEOUT))
     garage_retry "garage status" garage status >/dev/null
     node_id="$(garage_retry "garage node id" garage node id -q)"
     node_id="${node_id%%@*}"
     [[ "$node_id" =~ ^[0-9a-f]{16,}$ ]] || fail_start garage "could not parse garage node id from '$node_id'"
     log "garage: node $node_id, applying layout"
-    garage_retry "layout assign" garage layout assign -z dc1 -c 1G "$node_id" >&2
-    garage_retry "layout apply" garage layout apply --version 1 >&2
+    garage_retry "layout assign" garage layout assign -z dc1 -c 1G "$node_id" >>"$STATE_DIR/garage-setup.log"
+    garage_retry "layout apply" garage layout apply --version 1 >>"$STATE_DIR/garage-setup.log"
 
     key_id="GK$(random_hex 12)"
     secret="$(random_hex 32)"
@@ -371,7 +390,7 @@ setup_garage() {
     garage_retry "bucket create" garage bucket create "$S3_BUCKET" >/dev/null
     garage_retry "bucket allow" garage bucket allow --read --write --owner "$S3_BUCKET" --key "$key_id" >/dev/null
 
-    local deadline=$(($(now) + TIMEOUT)) code
+    local deadline="$GARAGE_DEADLINE" code
     while :; do
         code="$(s3_list_status "$key_id" "$secret")"
         [[ "$code" == 200 ]] && break
@@ -385,24 +404,27 @@ setup_garage() {
     {
         printf 'export KAFKA_BOOTSTRAP=%s\n' "$HOST:$KAFKA_PORT"
         printf 'export S3_ENDPOINT=%s\n' "http://$HOST:$S3_PORT"
-        printf 'export S3_BUCKET=%s\n' "$S3_BUCKET"
-        printf 'export S3_REGION=%s\n' "$S3_REGION"
-        printf 'export AWS_REGION=%s\n' "$S3_REGION"
+        printf 'export S3_BUCKET=%q\n' "$S3_BUCKET"
+        printf 'export S3_REGION=%q\n' "$S3_REGION"
+        printf 'export AWS_REGION=%q\n' "$S3_REGION"
         printf 'export AWS_ACCESS_KEY_ID=%s\n' "$key_id"
         printf 'export AWS_SECRET_ACCESS_KEY=%s\n' "$secret"
         printf 'export TEST_INTEGRATION=1\n'
     } >"$STATE_DIR/env.tmp"
+    chmod 600 "$STATE_DIR/env.tmp"
     mv "$STATE_DIR/env.tmp" "$STATE_DIR/env"
 }
 
 # ---------------------------------------------------------------- commands
 cmd_start() {
     local t0
-    t0="$(now)"
+    t0="$(now_ms)"
     need_bins
     command -v python3 >/dev/null 2>&1 || die "python3 is needed for the Kafka readiness probe"
     command -v curl >/dev/null 2>&1 || die "curl is needed for the S3 readiness probe"
     [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "KBACKUP_SERVICES_TIMEOUT must be a number of seconds"
+    [[ "$TANSU_STORAGE" == sqlite || "$TANSU_STORAGE" == memory ]] ||
+        die "KBACKUP_TANSU_STORAGE must be 'sqlite' or 'memory' (got '$TANSU_STORAGE')"
 
     # A previous run from this state dir is stopped before its data is wiped.
     if [[ -d "$STATE_DIR" ]]; then
@@ -425,12 +447,16 @@ cmd_start() {
     start_garage
     wait_tansu
     setup_garage
-    log "services ready in $(($(now) - t0)) s; state in $STATE_DIR"
+    log "services ready in $(elapsed_since "$t0") s; state in $STATE_DIR"
     cat "$STATE_DIR/env"
 }
 
 cmd_env() {
     [[ -f "$STATE_DIR/env" ]] || die "services not started (no $STATE_DIR/env); run: ci/services.sh start"
+    local name
+    for name in tansu garage; do
+        live_pid "$name" >/dev/null || die "$name is not running (stale $STATE_DIR/env); run: ci/services.sh start"
+    done
     cat "$STATE_DIR/env"
 }
 
@@ -453,29 +479,33 @@ cmd_status() {
     return "$rc"
 }
 
-stop_one() {
-    local name="$1" file pid i
-    file="$(pid_file "$name")"
-    [[ -f "$file" ]] || return 0
-    if pid="$(live_pid "$name")"; then
+# Stops the services recorded in the pid files: TERM to all at once, KILL
+# whatever is still alive after 5 s. Only those exact pids are signalled.
+stop_all() {
+    local name pid pids=() i alive
+    for name in tansu garage; do
+        if [[ -n "${STOP_FRESH_PIDS:-}" ]] && recorded_pid_alive "$name"; then
+            pid="$(<"$(pid_file "$name")")"
+        elif ! pid="$(live_pid "$name")"; then
+            continue
+        fi
         log "stopping $name (pid $pid)"
         kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
+        pids+=("$pid")
+    done
+    for ((i = 0; i < 50 && ${#pids[@]} > 0; i++)); do
+        alive=()
+        for pid in "${pids[@]}"; do
+            if kill -0 "$pid" 2>/dev/null; then alive+=("$pid"); fi
         done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "$name (pid $pid) still alive after 5 s, sending KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$file"
-}
-
-stop_all() {
-    stop_one tansu
-    stop_one garage
-    rm -f "$STATE_DIR/env"
+        pids=("${alive[@]}")
+        ((${#pids[@]} == 0)) || sleep 0.1
+    done
+    for pid in "${pids[@]}"; do
+        log "pid $pid still alive after 5 s, sending KILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -f "$(pid_file tansu)" "$(pid_file garage)" "$STATE_DIR/env"
 }
 
 cmd_stop() {

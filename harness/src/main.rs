@@ -1,9 +1,14 @@
-//! `harness` command line: lists scenarios and shows resolved plans. Running scenarios
-//! is the runner's job, which is built separately; until it lands, a real run exits 2.
+//! `harness` command line: lists scenarios, shows resolved plans, runs scenarios against
+//! a native or external environment, and starts/stops a long-lived native environment.
+//!
+//! Exit codes: 0 every target met and every check passed, 1 a target or check failed,
+//! 2 the harness itself failed (services, load generator, arguments, report writing).
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use harness::env::{self, Environment, ExternalArgs, ExternalEnv, NativeEnv};
 use harness::load;
+use harness::runner::{self, RunOptions};
 use harness::scenario::{self, Profile};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +43,32 @@ enum Command {
         /// and exit 0 without running anything.
         #[arg(long)]
         dry_run: bool,
+        /// Where the broker and object store come from: native (started on free loopback
+        /// ports for this run and stopped after it), external (already running: flags
+        /// below or KAFKA_BOOTSTRAP, S3_ENDPOINT, S3_BUCKET, AWS_*), or containers.
+        #[arg(long, value_enum, default_value_t = EnvArg::Native)]
+        env: EnvArg,
+        /// Repeats per matrix point (overrides the scenario and profile).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: Option<u32>,
+        /// Root directory of the reports (`<DIR>/<scenario>/<UTC time>/`).
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        out: PathBuf,
+        /// The kbackup binary. Default: $KBACKUP_BIN, else target/release/kbackup, else
+        /// target/debug/kbackup.
+        #[arg(long, value_name = "PATH")]
+        kbackup: Option<PathBuf>,
+        #[command(flatten)]
+        external: ExternalFlags,
+    },
+    /// Start (`up`) or stop (`down`) a native environment that outlives the command;
+    /// `up` prints the `export` lines that connect a shell (and `--env external`) to it.
+    Env {
+        #[arg(value_enum)]
+        action: EnvAction,
+        /// State directory of the long-lived services.
+        #[arg(long, value_name = "DIR", default_value = ENV_STATE_DIR)]
+        state_dir: PathBuf,
     },
     /// Create a topic and fill it with synthetic records; prints the achieved rate as JSON.
     Produce {
@@ -64,6 +95,42 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         fetch_wait_ms: u64,
     },
+}
+
+/// State directory of `harness env up|down`.
+const ENV_STATE_DIR: &str = "/tmp/kbackup-harness-env";
+
+/// Connection flags of `--env external`.
+#[derive(Debug, clap::Args)]
+struct ExternalFlags {
+    /// Kafka bootstrap servers (--env external). Default: $KAFKA_BOOTSTRAP.
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap: Option<String>,
+    /// S3 endpoint URL (--env external). Default: $S3_ENDPOINT, else AWS S3.
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// S3 bucket (--env external). Default: $S3_BUCKET.
+    #[arg(long, value_name = "NAME")]
+    s3_bucket: Option<String>,
+    /// S3 region (--env external). Default: $AWS_REGION, $S3_REGION, us-east-1.
+    #[arg(long, value_name = "REGION")]
+    s3_region: Option<String>,
+    /// The external broker is tansu: 10 ms fetch waits and `backup.resume: rescan`.
+    #[arg(long)]
+    tansu: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EnvArg {
+    Native,
+    External,
+    Containers,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EnvAction {
+    Up,
+    Down,
 }
 
 /// Arguments of the standalone load tools.
@@ -121,15 +188,103 @@ fn list(out: &mut impl Write, dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, dry_run: bool) -> Result<ExitCode> {
+/// How a scenario is run (everything but the scenario and the profile).
+struct RunArgs {
+    dry_run: bool,
+    env: EnvArg,
+    repeat: Option<u32>,
+    out: PathBuf,
+    kbackup: Option<PathBuf>,
+    external: ExternalFlags,
+}
+
+/// The kbackup binary: the flag, $KBACKUP_BIN, then release and debug builds in
+/// ./target and in the workspace's target directory.
+fn find_kbackup(flag: Option<PathBuf>) -> Result<PathBuf> {
+    let explicit = flag.or_else(|| std::env::var_os("KBACKUP_BIN").filter(|v| !v.is_empty()).map(PathBuf::from));
+    if let Some(path) = explicit {
+        anyhow::ensure!(path.is_file(), "kbackup binary '{}' not found", path.display());
+        return Ok(path);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = ["release", "debug"]
+        .into_iter()
+        .flat_map(|profile| [PathBuf::from("target"), workspace.join("target")].map(|t| t.join(profile).join("kbackup")));
+    for candidate in candidates {
+        if candidate.is_file() {
+            return Ok(candidate.canonicalize().unwrap_or(candidate));
+        }
+    }
+    anyhow::bail!(
+        "no kbackup binary found (looked at --kbackup, $KBACKUP_BIN, target/release/kbackup, \
+         target/debug/kbackup); build it with `cargo build --release -p engine`"
+    )
+}
+
+fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunArgs) -> Result<ExitCode> {
     let scenario = scenario::load(path).with_context(|| format!("loading scenario '{}'", path.display()))?;
-    let plan = scenario.plan(profile)?;
-    if dry_run {
+    let mut plan = scenario.plan(profile)?;
+    if let Some(repeat) = args.repeat {
+        plan.repeat = repeat;
+    }
+    if args.dry_run {
         write!(out, "{plan}")?;
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("runner not implemented yet (use --dry-run to see the plan)");
-    Ok(ExitCode::from(2))
+    let kbackup = find_kbackup(args.kbackup)?;
+    let environment = match args.env {
+        EnvArg::Containers => anyhow::bail!("--env containers: this harness was built without the containers feature"),
+        EnvArg::Native => Environment::Native(NativeEnv::start(&env::services_script())?),
+        EnvArg::External => {
+            let f = args.external;
+            Environment::External(ExternalEnv::connect(ExternalArgs {
+                bootstrap: f.bootstrap,
+                s3_endpoint: f.s3_endpoint,
+                s3_bucket: f.s3_bucket,
+                s3_region: f.s3_region,
+                tansu: f.tansu,
+            })?)
+        }
+    };
+    let outcome = runner::run(&plan, &environment, &RunOptions { kbackup, out: args.out })?;
+    drop(environment);
+    writeln!(out, "{}", outcome.dir.display())?;
+    Ok(if outcome.report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn env_command(out: &mut impl Write, action: EnvAction, state_dir: &Path) -> Result<ExitCode> {
+    let script = env::services_script();
+    match action {
+        EnvAction::Up => {
+            let env = NativeEnv::start_in(&script, state_dir, false)?;
+            write!(out, "{}", env.export_lines())?;
+            eprintln!("services running; stop them with `harness env down --state-dir {}`", state_dir.display());
+        }
+        EnvAction::Down => NativeEnv::stop_in(&script, state_dir)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C / SIGTERM: stop the native services this process started, then exit 130.
+/// (Destructors do not run when a signal ends the process.)
+fn install_signal_handler() {
+    std::thread::spawn(|| {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        runtime.block_on(async {
+            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        });
+        eprintln!("interrupted: stopping services");
+        env::native::stop_active();
+        std::process::exit(130);
+    });
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -137,9 +292,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = io::stdout().lock();
     match cli.command {
         Command::List => list(&mut out, &dir),
-        Command::Scenario { scenario, profile, dry_run } => {
-            run_scenario(&mut out, &scenario_path(&dir, &scenario), profile.into(), dry_run)
+        Command::Scenario { scenario, profile, dry_run, env, repeat, out: out_dir, kbackup, external } => {
+            let args = RunArgs { dry_run, env, repeat, out: out_dir, kbackup, external };
+            if !dry_run {
+                install_signal_handler();
+            }
+            run_scenario(&mut out, &scenario_path(&dir, &scenario), profile.into(), args)
         }
+        Command::Env { action, state_dir } => env_command(&mut out, action, &state_dir),
         Command::Produce { target, volume, message_size, payload, seed } => {
             let bytes = harness::scenario::parse_size(&volume).map_err(anyhow::Error::msg)?;
             let payload: load::Payload = payload.parse().map_err(anyhow::Error::msg)?;

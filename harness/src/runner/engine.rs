@@ -1,0 +1,273 @@
+//! Running `kbackup`: config files built from a plan point's engine overrides, the child
+//! process sampled from /proc, and its `--json` summary parsed.
+
+use super::sampler::Sampler;
+use crate::env::Services;
+use crate::report::{EngineMetrics, LatencyPercentiles};
+use crate::scenario::{EngineOverride, Scalar};
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// `kbackup backup|restore --json` output (the fields the harness uses).
+#[derive(Clone, Debug, Deserialize)]
+pub struct RunSummary {
+    /// Records read (backup) or written (restore).
+    pub records: u64,
+    /// Key + value + header bytes.
+    pub source_bytes: u64,
+    /// Bytes written to (backup) or read from (restore) storage.
+    pub stored_bytes: u64,
+    /// Codec ratio.
+    #[serde(default)]
+    pub compression_ratio: f64,
+    /// Source ÷ stored.
+    #[serde(default)]
+    pub storage_ratio: f64,
+    /// Seconds of the data phase.
+    pub duration_secs: f64,
+    /// Checkpoint latency (backup only).
+    #[serde(default)]
+    pub checkpoint_latency_ms: Option<Latency>,
+}
+
+/// The engine's latency summary.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct Latency {
+    /// Samples.
+    #[serde(default)]
+    pub count: u64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl From<Latency> for LatencyPercentiles {
+    fn from(l: Latency) -> Self {
+        LatencyPercentiles { p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p999, max: l.max }
+    }
+}
+
+/// `kbackup verify --against --json` output.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Comparison {
+    /// Whether every partition matched.
+    pub equal: bool,
+    /// Per partition.
+    pub partitions: Vec<PartitionComparison>,
+}
+
+/// One partition of a [`Comparison`].
+#[derive(Clone, Debug, Deserialize)]
+pub struct PartitionComparison {
+    /// Partition.
+    pub partition: i32,
+    /// Records in the backup.
+    pub backup_records: u64,
+    /// Records in the live topic.
+    pub live_records: u64,
+    /// First difference, if any.
+    #[serde(default)]
+    pub first_difference: Option<Value>,
+}
+
+/// What one engine phase needs to know about the run.
+#[derive(Clone, Debug)]
+pub struct EngineJob<'a> {
+    /// The kbackup binary.
+    pub kbackup: &'a Path,
+    /// Services to talk to.
+    pub services: &'a Services,
+    /// Backup id (unique per repeat).
+    pub backup_id: &'a str,
+    /// Source topic.
+    pub topic: &'a str,
+    /// Restore target topic.
+    pub restored_topic: &'a str,
+    /// Storage prefix.
+    pub prefix: &'a str,
+    /// The point's engine overrides, applied last.
+    pub overrides: &'a [EngineOverride],
+    /// Directory for configs and logs of this repeat.
+    pub run_dir: &'a Path,
+}
+
+/// Sets `path` (dotted) in a JSON object tree, creating objects on the way.
+fn set_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().unwrap_or(path);
+    let mut node = root;
+    for part in parts {
+        let entry = node.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        node = entry.as_object_mut().expect("just made an object");
+    }
+    node.insert(last.to_owned(), value);
+}
+
+fn scalar_json(value: &Scalar) -> Value {
+    match value {
+        Scalar::Bool(b) => Value::Bool(*b),
+        Scalar::Int(i) => Value::from(*i),
+        Scalar::Float(f) => Value::from(*f),
+        Scalar::Str(s) => Value::String(s.clone()),
+    }
+}
+
+/// The kbackup configuration for one repeat: connection, topic selection, restore
+/// mapping, then the scenario's overrides. Credentials are not included; they reach the
+/// child through its environment. JSON is valid YAML, so it is written as JSON.
+pub fn engine_config(job: &EngineJob<'_>) -> Value {
+    let s = job.services;
+    let mut root = Map::new();
+    set_dotted(&mut root, "backup_id", job.backup_id.into());
+    set_dotted(&mut root, "kafka.bootstrap_servers", s.bootstrap.clone().into());
+    // Topic names here are [A-Za-z0-9_-]: no regex metacharacters.
+    set_dotted(&mut root, "kafka.topics.include", Value::Array(vec![job.topic.into()]));
+    if s.tansu {
+        set_dotted(&mut root, "kafka.fetch_max_wait_ms", "10ms".into());
+        set_dotted(&mut root, "backup.resume", "rescan".into());
+    }
+    set_dotted(&mut root, "storage.type", "s3".into());
+    set_dotted(&mut root, "storage.bucket", s.s3_bucket.clone().into());
+    set_dotted(&mut root, "storage.region", s.s3_region.clone().into());
+    if let Some(endpoint) = &s.s3_endpoint {
+        set_dotted(&mut root, "storage.endpoint", endpoint.clone().into());
+        set_dotted(&mut root, "storage.path_style", true.into());
+    }
+    set_dotted(&mut root, "storage.prefix", job.prefix.into());
+    let mut mapping = Map::new();
+    mapping.insert(job.topic.to_owned(), job.restored_topic.into());
+    set_dotted(&mut root, "restore.topic_mapping", Value::Object(mapping));
+    set_dotted(&mut root, "restore.replication_factor", 1.into());
+    for o in job.overrides {
+        set_dotted(&mut root, &o.key, scalar_json(&o.value));
+    }
+    Value::Object(root)
+}
+
+/// Writes the config into the run directory and returns its path.
+pub fn write_config(job: &EngineJob<'_>) -> Result<PathBuf> {
+    std::fs::create_dir_all(job.run_dir).with_context(|| format!("creating {}", job.run_dir.display()))?;
+    let path = job.run_dir.join("kbackup.yaml");
+    let text = serde_json::to_string_pretty(&engine_config(job))? + "\n";
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// A finished kbackup run.
+#[derive(Debug)]
+pub struct EngineRun {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output (the JSON summary).
+    pub stdout: String,
+    /// Where standard error went.
+    pub log: PathBuf,
+    /// Process measurements.
+    pub metrics: EngineMetrics,
+    /// Wall-clock seconds from spawn to exit.
+    pub wall_secs: f64,
+}
+
+impl EngineRun {
+    /// The last lines of the log, for error messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// Parses stdout as `T`, or explains why the run produced no summary.
+    pub fn parse<T: for<'de> Deserialize<'de>>(&self, what: &str) -> Result<T> {
+        serde_json::from_str(self.stdout.trim()).with_context(|| {
+            format!(
+                "kbackup {what} exited with {:?} and printed no valid JSON summary; log {}:\n{}",
+                self.code,
+                self.log.display(),
+                self.log_tail()
+            )
+        })
+    }
+}
+
+/// Runs `kbackup <args> -c CONFIG --json`, sampling it until it exits.
+pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]) -> Result<EngineRun> {
+    let log = job.run_dir.join(format!("{name}.log"));
+    let stderr = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let started = Instant::now();
+    let mut child = Command::new(job.kbackup)
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .arg("--json")
+        .envs(job.services.child_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("starting {}", job.kbackup.display()))?;
+    let sampler = Sampler::start(child.id());
+    let mut stdout = String::new();
+    let read = child.stdout.take().map(|mut out| out.read_to_string(&mut stdout));
+    // The sampler ends when the child is a zombie; only then is it reaped.
+    let metrics = sampler.finish(read.as_ref().is_some_and(Result::is_err));
+    let status = child.wait().context("waiting for kbackup")?;
+    let wall_secs = started.elapsed().as_secs_f64();
+    if let Some(Err(e)) = read {
+        bail!("reading kbackup output: {e}");
+    }
+    Ok(EngineRun { code: status.code(), stdout, log, metrics, wall_secs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_has_connection_mapping_and_overrides() {
+        let services = Services {
+            bootstrap: "127.0.0.1:9".into(),
+            s3_endpoint: Some("http://127.0.0.1:8".into()),
+            s3_bucket: "b".into(),
+            s3_region: "garage".into(),
+            access_key_id: Some("id".into()),
+            secret_access_key: Some("secret".into()),
+            tansu: true,
+        };
+        let overrides = vec![
+            EngineOverride { key: "backup.compression".into(), value: Scalar::Str("lz4".into()) },
+            EngineOverride { key: "kafka.fetch_max_wait_ms".into(), value: Scalar::Int(5) },
+        ];
+        let job = EngineJob {
+            kbackup: Path::new("kbackup"),
+            services: &services,
+            backup_id: "id-1",
+            topic: "t",
+            restored_topic: "t-restored",
+            prefix: "kbh",
+            overrides: &overrides,
+            run_dir: Path::new("/nonexistent"),
+        };
+        let config = engine_config(&job);
+        assert_eq!(config["backup"]["compression"], "lz4");
+        assert_eq!(config["backup"]["resume"], "rescan");
+        assert_eq!(config["kafka"]["fetch_max_wait_ms"], 5);
+        assert_eq!(config["restore"]["topic_mapping"]["t"], "t-restored");
+        assert_eq!(config["storage"]["endpoint"], "http://127.0.0.1:8");
+        assert!(!config.to_string().contains("secret"), "credentials stay out of config files");
+    }
+}

@@ -1,0 +1,211 @@
+//! The scenario runner: for every plan point and repeat, a fresh uniquely named topic
+//! goes through the plan's phases in order; each phase's measurements go into the
+//! report, which is rewritten after every phase so a crash leaves everything measured
+//! so far on disk.
+//!
+//! A failed engine run or consistency check fails the point (and the run, exit 1)
+//! whatever its speed; problems with the harness itself (services, the load generator,
+//! writing the report) are errors (exit 2).
+
+pub mod engine;
+pub mod phases;
+pub mod sampler;
+
+use crate::env::Environment;
+use crate::report::{self, PointResult, Report, ReportWriter, Sample};
+use crate::scenario::ScenarioPlan;
+use anyhow::{Context, Result};
+use engine::EngineJob;
+use phases::{RepeatContext, RepeatState};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Instant, SystemTime};
+
+/// Storage prefix under which the harness's backups live.
+pub const STORAGE_PREFIX: &str = "kbh";
+
+/// How to run a plan.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The kbackup binary.
+    pub kbackup: PathBuf,
+    /// Root of the report directories (`<out>/<scenario>/<timestamp>/`).
+    pub out: PathBuf,
+}
+
+/// The result of a whole run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The report as last written.
+    pub report: Report,
+    /// Where it was written.
+    pub dir: PathBuf,
+}
+
+/// Names of everything one repeat creates: unique per scenario run and repeat, so
+/// nothing in a shared cluster or bucket is ever reused or overwritten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Names {
+    /// Source topic and backup id.
+    pub topic: String,
+    /// Restore target.
+    pub restored: String,
+    /// Raw-produce scratch topic.
+    pub scratch: String,
+}
+
+impl Names {
+    /// `kbh-<scenario>-<compact UTC time>-<pid>-<n>` and its derived names.
+    pub fn new(scenario: &str, started: SystemTime, n: usize) -> Names {
+        let stamp: String = report::utc_timestamp(started).chars().filter(char::is_ascii_alphanumeric).collect();
+        let topic = format!("kbh-{scenario}-{}-{}-{n}", stamp.to_ascii_lowercase(), std::process::id());
+        Names { restored: format!("{topic}-restored"), scratch: format!("{topic}-rawp"), topic }
+    }
+}
+
+/// Fingerprint of the machine and software the run measures.
+pub fn fingerprint(env: &Environment, kbackup: &Path) -> report::Environment {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu_model = (cpuinfo.lines())
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_owned()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+    let memory_bytes = sampler::status_field(&read("/proc/meminfo"), "MemTotal").unwrap_or(0);
+    let kernel = read("/proc/sys/kernel/osrelease").trim().to_owned();
+    let output = |cmd: &mut Command| {
+        cmd.output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let rustc = output(Command::new("rustc").arg("--version")).unwrap_or_else(|| "unknown".to_owned());
+    // The git tree the kbackup binary was (most likely) built from: its own directory's.
+    let repo = kbackup.parent().filter(|p| p.is_dir()).unwrap_or(Path::new("."));
+    let git = |args: &[&str]| output(Command::new("git").arg("-C").arg(repo).args(args));
+    let kbackup_git_sha = match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(sha) if git(&["status", "--porcelain", "--untracked-files=no"]).is_some() => format!("{sha}-dirty"),
+        Some(sha) => sha,
+        None => "unknown".to_owned(),
+    };
+    let (tansu_version, garage_version) = env.versions();
+    report::Environment {
+        cpu_model,
+        cores,
+        memory_bytes,
+        kernel,
+        rustc,
+        kbackup_git_sha,
+        tansu_version,
+        garage_version,
+        kind: env.kind(),
+    }
+}
+
+/// Runs every point and repeat of `plan` against `env`.
+pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Result<RunOutcome> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let environment = fingerprint(env, &options.kbackup);
+    let mut report = Report::new(plan, environment, report::rfc3339_utc(started));
+    let writer = ReportWriter::new(&options.out, &plan.name, started);
+    let write = |report: &Report| writer.write(report).map(drop).context("writing the report");
+    write(&report)?;
+    let services = env.services();
+    eprintln!(
+        "running '{}' ({} profile): {} point(s) × {} repeat(s), phases {}; report in {}",
+        plan.name,
+        plan.profile,
+        plan.points.len(),
+        plan.repeat,
+        plan.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+        writer.dir().display()
+    );
+    let mut n = 0;
+    for point in &plan.points {
+        let params = phases::load_params(point)?;
+        for note in &params.notes {
+            eprintln!("[{}] note: {note}", point.label);
+        }
+        let mut samples: Vec<Sample> = Vec::new();
+        for repeat in 0..plan.repeat {
+            let names = Names::new(&plan.name, started, n);
+            n += 1;
+            let run_dir = writer.dir().join("runs").join(format!("{}-r{}", phases::dir_name(&point.label), repeat + 1));
+            let prefix = format!("[{} {}/{}]", point.label, repeat + 1, plan.repeat);
+            let ctx = RepeatContext {
+                point,
+                job: EngineJob {
+                    kbackup: &options.kbackup,
+                    services,
+                    backup_id: &names.topic,
+                    topic: &names.topic,
+                    restored_topic: &names.restored,
+                    prefix: STORAGE_PREFIX,
+                    overrides: &point.engine,
+                    run_dir: &run_dir,
+                },
+                scratch_topic: &names.scratch,
+                runtime: &runtime,
+                prefix: &prefix,
+            };
+            let mut state = RepeatState::default();
+            let mut sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
+            for &phase in &plan.phases {
+                let result = phases::run_phase(phase, &ctx, &mut state)
+                    .with_context(|| format!("{prefix} phase {phase}"))?;
+                sample.phases.extend(result);
+                sample.verification = state.verification();
+                let mut so_far = samples.clone();
+                so_far.push(sample.clone());
+                report.set_point(PointResult::from_samples(point, so_far));
+                write(&report)?;
+                if state.failed() {
+                    eprintln!("{prefix} {phase} FAILED: {}", state.failures.join("; "));
+                    break;
+                }
+            }
+            if sample.verification.checked && !sample.verification.passed && !state.failed() {
+                eprintln!("{prefix} CHECK FAILED: {}", sample.verification.detail);
+            }
+            // Only this repeat's own, uniquely named topics; best effort.
+            let topics = [names.topic.as_str(), names.restored.as_str(), names.scratch.as_str()];
+            phases::delete_topics(&runtime, &services.bootstrap, &topics);
+            samples.push(sample);
+        }
+    }
+    report.refresh();
+    write(&report)?;
+    let verdict = if report.passed { "PASSED" } else { "FAILED" };
+    eprintln!("{verdict} in {:.1} s; report: {}", clock.elapsed().as_secs_f64(), writer.dir().display());
+    for point in &report.points {
+        for target in point.targets.iter().filter(|t| !t.met) {
+            let observed = target.observed.map_or_else(|| "not measured".to_owned(), |v| format!("{v:.3}"));
+            eprintln!("  [{}] target {} {} not met: {observed}", point.label, target.metric, target.expression);
+        }
+    }
+    Ok(RunOutcome { report, dir: writer.dir().to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn names_are_unique_and_topic_safe() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_735_689_599);
+        let a = Names::new("quick", at, 0);
+        let b = Names::new("quick", at, 1);
+        assert_ne!(a.topic, b.topic);
+        assert!(a.topic.starts_with("kbh-quick-20241231t235959z-"), "{}", a.topic);
+        assert_eq!(a.restored, format!("{}-restored", a.topic));
+        assert!(a.topic.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+}
