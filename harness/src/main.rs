@@ -207,9 +207,9 @@ fn find_kbackup(flag: Option<PathBuf>) -> Result<PathBuf> {
         return Ok(path);
     }
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = ["release", "debug"]
-        .into_iter()
-        .flat_map(|profile| [PathBuf::from("target"), workspace.join("target")].map(|t| t.join(profile).join("kbackup")));
+    let candidates = ["release", "debug"].into_iter().flat_map(|profile| {
+        [PathBuf::from("target"), workspace.join("target")].map(|t| t.join(profile).join("kbackup"))
+    });
     for candidate in candidates {
         if candidate.is_file() {
             return Ok(candidate.canonicalize().unwrap_or(candidate));

@@ -7,7 +7,7 @@ mod units;
 use std::path::Path;
 
 pub use file::ConfigFile;
-pub use plan::{BackupPlan, KafkaPlan, Plan, RestorePlan, StorageKind, StoragePlan, TopicFilter};
+pub use plan::{BackupPlan, KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter};
 pub use units::{ByteSize, Millis, human_bytes, parse_duration, parse_size};
 
 /// A config that cannot be used, naming the file or key and what to do.

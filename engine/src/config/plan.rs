@@ -38,8 +38,32 @@ pub struct KafkaPlan {
     pub topics: TopicFilter,
     /// `read_committed` (default) keeps aborted transactions and control markers out of the backup.
     pub read_committed: bool,
-    /// Every other librdkafka property (security, rack, user pass-through). Secrets live here: never log it.
+    /// Every other librdkafka property (security, rack, user pass-through).
     pub client_properties: BTreeMap<String, String>,
+    /// librdkafka properties that hold secrets (passwords); redacted in `Debug`.
+    pub client_secrets: BTreeMap<String, Secret>,
+}
+
+/// A secret value: usable, but printed as `***` by `Debug` so it never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Include/exclude regexes matched against whole topic names.
@@ -80,8 +104,8 @@ pub enum StorageKind {
         endpoint: Option<String>,
         /// Path-style addressing.
         path_style: bool,
-        /// Static credentials; `None` means environment or the default AWS chain.
-        credentials: Option<(String, String)>,
+        /// Static credentials (access key id, secret); `None` means environment or the default AWS chain.
+        credentials: Option<(String, Secret)>,
     },
     /// A local directory.
     Filesystem {
@@ -196,6 +220,13 @@ fn resolve_kafka(raw: &KafkaSection) -> Result<KafkaPlan, ConfigError> {
         }
     };
     let mut props = raw.properties.clone();
+    let mut secrets = BTreeMap::new();
+    // Pass-through properties that hold secrets are kept out of the plain map too.
+    for key in raw.properties.keys().filter(|k| k.contains("password") || k.contains("secret")) {
+        if let Some(value) = props.remove(key) {
+            secrets.insert(key.clone(), Secret::new(value));
+        }
+    }
     let sec = &raw.security;
     let pairs = [
         ("security.protocol", &sec.protocol),
@@ -210,7 +241,11 @@ fn resolve_kafka(raw: &KafkaSection) -> Result<KafkaPlan, ConfigError> {
     ];
     for (key, value) in pairs {
         if let Some(v) = value {
-            props.insert(key.to_string(), v.clone());
+            if key.ends_with("password") {
+                secrets.insert(key.to_string(), Secret::new(v.clone()));
+            } else {
+                props.insert(key.to_string(), v.clone());
+            }
         }
     }
     let fetch_max_bytes = raw.fetch_max_bytes.map_or(50 << 20, |b| b.0);
@@ -224,6 +259,7 @@ fn resolve_kafka(raw: &KafkaSection) -> Result<KafkaPlan, ConfigError> {
         topics: TopicFilter::resolve(&raw.topics, "kafka.topics")?,
         read_committed,
         client_properties: props,
+        client_secrets: secrets,
     })
 }
 
@@ -282,7 +318,7 @@ fn resolve_storage(raw: &StorageSection) -> Result<StoragePlan, ConfigError> {
             endpoint: raw.endpoint.clone(),
             path_style: raw.path_style.unwrap_or(raw.endpoint.is_some()),
             credentials: match (&raw.access_key_id, &raw.secret_access_key) {
-                (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+                (Some(id), Some(secret)) => Some((id.clone(), Secret::new(secret.clone()))),
                 (None, None) => None,
                 _ => {
                     return Err(ConfigError::invalid(

@@ -102,7 +102,10 @@ fn security_maps_to_librdkafka_properties() {
     let props = &plan.kafka.client_properties;
     assert_eq!(props["security.protocol"], "SASL_SSL");
     assert_eq!(props["sasl.mechanism"], "SCRAM-SHA-512");
-    assert_eq!(props["sasl.password"], "p");
+    assert_eq!(plan.kafka.client_secrets["sasl.password"].expose(), "p");
+    assert!(!props.contains_key("sasl.password"));
+    let debug = format!("{plan:?}");
+    assert!(debug.contains("***") && !debug.contains("\"p\""), "secrets are redacted: {debug}");
 }
 
 #[test]

@@ -112,6 +112,9 @@ pub(crate) fn base_config(plan: &KafkaPlan) -> ClientConfig {
     for (key, value) in &plan.client_properties {
         config.set(key, value);
     }
+    for (key, value) in &plan.client_secrets {
+        config.set(key, value.expose());
+    }
     config
 }
 

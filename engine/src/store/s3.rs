@@ -72,7 +72,7 @@ impl S3Store {
         };
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone()));
         if let Some((id, secret)) = credentials {
-            loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "kbackup-config"));
+            loader = loader.credentials_provider(Credentials::new(id, secret.expose(), None, None, "kbackup-config"));
         }
         let shared = loader.load().await;
         let mut builder = aws_sdk_s3::config::Builder::from(&shared)

@@ -158,8 +158,8 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
             let mut state = RepeatState::default();
             let mut sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
             for &phase in &plan.phases {
-                let result = phases::run_phase(phase, &ctx, &mut state)
-                    .with_context(|| format!("{prefix} phase {phase}"))?;
+                let result =
+                    phases::run_phase(phase, &ctx, &mut state).with_context(|| format!("{prefix} phase {phase}"))?;
                 sample.phases.extend(result);
                 sample.verification = state.verification();
                 let mut so_far = samples.clone();

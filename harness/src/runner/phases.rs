@@ -239,7 +239,8 @@ impl RepeatState {
                 let bad = (c.partitions.iter())
                     .filter(|p| p.first_difference.is_some() || p.backup_records != p.live_records)
                     .map(|p| format!("partition {}: {} vs {} records", p.partition, p.backup_records, p.live_records));
-                problems.push(format!("restored topic differs from the backup: {}", bad.collect::<Vec<_>>().join("; ")));
+                problems
+                    .push(format!("restored topic differs from the backup: {}", bad.collect::<Vec<_>>().join("; ")));
             }
         }
         let checked = !checks.is_empty() || !problems.is_empty();
@@ -253,7 +254,8 @@ pub fn delete_topics(runtime: &tokio::runtime::Runtime, bootstrap: &str, topics:
     use rdkafka::ClientConfig;
     use rdkafka::admin::{AdminClient, AdminOptions};
     use rdkafka::client::DefaultClientContext;
-    let Ok(admin) = ClientConfig::new().set("bootstrap.servers", bootstrap).create::<AdminClient<DefaultClientContext>>()
+    let Ok(admin) =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create::<AdminClient<DefaultClientContext>>()
     else {
         return;
     };

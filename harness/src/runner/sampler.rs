@@ -142,8 +142,7 @@ fn sample_loop(pid: u32, stop: &AtomicBool, sleeper: &mpsc::Receiver<()>) -> Sta
         }
         let cpu = state.utime + state.stime;
         let dt = t - last.0;
-        let cpu_percent =
-            if dt > 0.0 { cpu.saturating_sub(last.1) as f64 / ticks / dt * 100.0 } else { 0.0 };
+        let cpu_percent = if dt > 0.0 { cpu.saturating_sub(last.1) as f64 / ticks / dt * 100.0 } else { 0.0 };
         state.timeline.push(TimelinePoint { t_secs: t, rss_bytes: rss, cpu_percent });
         last = (t, cpu);
         if stop.load(Ordering::SeqCst) {
@@ -176,7 +175,8 @@ mod tests {
 
     #[test]
     fn samples_a_child_until_it_exits() {
-        let mut child = std::process::Command::new("sh").args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"])
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"])
             .spawn()
             .unwrap();
         let sampler = Sampler::start(child.id());
