@@ -122,8 +122,10 @@ pub(crate) fn base_config(plan: &KafkaPlan) -> ClientConfig {
 pub(crate) fn consumer_config(plan: &KafkaPlan) -> ClientConfig {
     let mut config = base_config(plan);
     let fetch = plan.fetch_max_bytes.min(i32::MAX as u64);
-    // The prefetch queue bounds memory per partition: about one fetch response.
-    let queue_kib = (fetch / 1024).clamp(16 * 1024, 2 * 1024 * 1024);
+    // The prefetch queue is most of a partition's memory. Measured on 1 GiB / 4 partitions
+    // (tansu, loopback): 16 MiB held peak RSS to ~250 MB against ~440 MB at 50 MiB, with no
+    // measurable loss of throughput. librdkafka may overshoot it by one fetch.
+    let queue_kib = (fetch / 1024).clamp(1024, 16 * 1024);
     config
         .set("group.id", "kbackup")
         .set("enable.auto.commit", "false")
@@ -137,7 +139,15 @@ pub(crate) fn consumer_config(plan: &KafkaPlan) -> ClientConfig {
         .set("receive.message.max.bytes", (fetch + (1 << 20)).min(i32::MAX as u64).to_string())
         .set("message.max.bytes", fetch.min(1_000_000).to_string())
         .set("isolation.level", if plan.read_committed { "read_committed" } else { "read_uncommitted" });
+    apply_user_properties(&mut config, plan);
     config
+}
+
+/// `kafka.properties` win over kbackup's own defaults, so experts can tune anything.
+pub(crate) fn apply_user_properties(config: &mut ClientConfig, plan: &KafkaPlan) {
+    for (key, value) in &plan.client_properties {
+        config.set(key, value);
+    }
 }
 
 /// Errors after which retrying the same read cannot succeed.

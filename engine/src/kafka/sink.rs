@@ -59,6 +59,7 @@ impl RestoreProducer {
             .set("message.max.bytes", (64u64 << 20).max(restore.batch_size).to_string())
             .set("queue.buffering.max.kbytes", "65536")
             .set("queue.buffering.max.messages", "1000000");
+        super::apply_user_properties(&mut config, kafka);
         let producer =
             config.create_with_context(DeliveryTracker::default()).map_err(|source| KafkaError::Client { source })?;
         Ok(Self { producer })

@@ -81,14 +81,18 @@ pub fn fingerprint(env: &Environment, kbackup: &Path) -> report::Environment {
             .filter(|s| !s.is_empty())
     };
     let rustc = output(Command::new("rustc").arg("--version")).unwrap_or_else(|| "unknown".to_owned());
-    // The git tree the kbackup binary was (most likely) built from: its own directory's.
-    let repo = kbackup.parent().filter(|p| p.is_dir()).unwrap_or(Path::new("."));
-    let git = |args: &[&str]| output(Command::new("git").arg("-C").arg(repo).args(args));
-    let kbackup_git_sha = match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(sha) if git(&["status", "--porcelain", "--untracked-files=no"]).is_some() => format!("{sha}-dirty"),
-        Some(sha) => sha,
-        None => "unknown".to_owned(),
-    };
+    // The git tree the kbackup binary was (most likely) built from: the one around the
+    // binary, else this workspace.
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let git = |repo: &Path, args: &[&str]| output(Command::new("git").arg("-C").arg(repo).args(args));
+    let repos = kbackup.parent().into_iter().chain([workspace.as_path()]);
+    let kbackup_git_sha = (repos.filter(|r| r.is_dir()))
+        .find_map(|repo| {
+            let sha = git(repo, &["rev-parse", "--short", "HEAD"])?;
+            let dirty = git(repo, &["status", "--porcelain", "--untracked-files=no"]).is_some();
+            Some(if dirty { format!("{sha}-dirty") } else { sha })
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
     let (tansu_version, garage_version) = env.versions();
     report::Environment {
         cpu_model,

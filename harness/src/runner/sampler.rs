@@ -115,12 +115,8 @@ fn sample_loop(pid: u32, stop: &AtomicBool, sleeper: &mpsc::Receiver<()>) -> Sta
     let ticks = clock_ticks();
     let mut state = State::default();
     let mut last = (0.0f64, 0u64);
-    loop {
-        let Some((proc_state, utime, stime)) =
-            std::fs::read_to_string(format!("{proc_dir}/stat")).ok().as_deref().and_then(parse_stat)
-        else {
-            break;
-        };
+    let read_stat = || std::fs::read_to_string(format!("{proc_dir}/stat")).ok().as_deref().and_then(parse_stat);
+    while let Some((proc_state, utime, stime)) = read_stat() {
         // CPU times never go backwards; a zombie still reports its final totals.
         state.utime = state.utime.max(utime);
         state.stime = state.stime.max(stime);
