@@ -6,7 +6,8 @@ use bytes::Bytes;
 use crate::segment::{self, Codec, FOOTER_LEN, Footer, HEADER_LEN, IndexEntry, Record, SegmentError};
 use crate::store::{Store, StoreError};
 
-/// Upper bound of one ranged GET when reading blocks.
+/// Upper bound of the data one ranged GET brings in, counted uncompressed: decoded records are
+/// what occupies memory (at 8x compression an 8 MiB compressed run decodes to 64 MiB).
 const RANGE_BYTES: u64 = 8 << 20;
 
 /// A segment read failure naming the object.
@@ -76,18 +77,20 @@ pub async fn read_index(store: &Store, key: &str, size: u64) -> Result<SegmentIn
     Ok(SegmentIndex { key: key.to_string(), size, header, trailer, footer, blocks })
 }
 
-/// Groups consecutive blocks into ranged reads of at most [`RANGE_BYTES`] (a larger block gets its own).
+/// Groups consecutive blocks into ranged reads of at most [`RANGE_BYTES`] of compressed or
+/// uncompressed data, whichever is larger (a larger block gets its own).
 pub fn block_runs(blocks: &[IndexEntry]) -> Vec<std::ops::Range<usize>> {
     let mut runs = Vec::new();
     let mut start = 0;
     let mut bytes = 0u64;
     for (i, block) in blocks.iter().enumerate() {
-        if i > start && bytes + u64::from(block.compressed_len) > RANGE_BYTES {
+        let size = u64::from(block.compressed_len.max(block.uncompressed_len));
+        if i > start && bytes + size > RANGE_BYTES {
             runs.push(start..i);
             start = i;
             bytes = 0;
         }
-        bytes += u64::from(block.compressed_len);
+        bytes += size;
     }
     if start < blocks.len() {
         runs.push(start..blocks.len());
@@ -121,4 +124,34 @@ pub fn decode_run(index: &SegmentIndex, run: std::ops::Range<usize>, bytes: &[u8
         records.extend(segment::decode_block(stored, entry, index.codec(), i).map_err(corrupt(&index.key))?);
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(compressed: u32, uncompressed: u32) -> IndexEntry {
+        IndexEntry {
+            first_offset: 0,
+            last_offset: 0,
+            min_timestamp: 0,
+            max_timestamp: 0,
+            record_count: 1,
+            position: 0,
+            compressed_len: compressed,
+            uncompressed_len: uncompressed,
+            crc32c: 0,
+        }
+    }
+
+    #[test]
+    fn runs_are_bounded_by_decoded_size() {
+        // 1 MiB blocks compressed 8x: eight fit in one run, not sixty-four.
+        let blocks = vec![entry(128 << 10, 1 << 20); 20];
+        assert_eq!(block_runs(&blocks), vec![0..8, 8..16, 16..20]);
+        // A block larger than the bound gets a run of its own.
+        let big = vec![entry(1 << 20, 1 << 20), entry(9 << 20, 20 << 20), entry(1 << 20, 1 << 20)];
+        assert_eq!(block_runs(&big), vec![0..1, 1..2, 2..3]);
+        assert!(block_runs(&[]).is_empty());
+    }
 }

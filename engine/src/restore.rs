@@ -193,7 +193,8 @@ async fn restore_partition(
 ) -> Result<PartitionSummary, RestoreError> {
     let started = Instant::now();
     let mut summary = PartitionSummary { topic: job.target.clone(), partition: job.partition, ..Default::default() };
-    let (tx, mut rx) = mpsc::channel::<Vec<Record>>(4);
+    // Two decoded runs in the queue keep the producer busy while the next one is fetched.
+    let (tx, mut rx) = mpsc::channel::<Vec<Record>>(2);
     let sender = {
         let (producer, target, partition) = (producer.clone(), job.target.clone(), job.partition);
         tokio::task::spawn_blocking(move || {

@@ -57,7 +57,7 @@ impl RestoreProducer {
             .set("linger.ms", restore.linger.as_millis().to_string())
             .set("batch.size", restore.batch_size.min(i32::MAX as u64).to_string())
             .set("message.max.bytes", (64u64 << 20).max(restore.batch_size).to_string())
-            .set("queue.buffering.max.kbytes", "65536")
+            .set("queue.buffering.max.kbytes", "32768")
             .set("queue.buffering.max.messages", "1000000");
         super::apply_user_properties(&mut config, kafka);
         let producer =
