@@ -224,12 +224,14 @@ pub async fn against(
 ) -> Result<Comparison, CompareError> {
     let admin = Admin::connect(&plan.kafka)?;
     let live = admin.topic(live_topic).await?.ok_or_else(|| CompareError::NoLiveTopic(live_topic.to_string()))?;
-    let mut results = Vec::new();
-    for partition in 0..partitions.max(live.partitions) {
+    // Partitions are compared concurrently; each holds at most a few batches on either side.
+    let comparisons = (0..partitions.max(live.partitions)).map(|partition| {
         let list = entries.get(&(backup_topic.to_string(), partition)).cloned().unwrap_or_default();
         let has_live = partition < live.partitions;
-        results.push(compare_partition(plan, &admin, store, &list, live_topic, partition, has_live).await?);
-    }
+        let admin = &admin;
+        async move { compare_partition(plan, admin, store, &list, live_topic, partition, has_live).await }
+    });
+    let results = futures::future::try_join_all(comparisons).await?;
     let equal = results.iter().all(|p| p.first_difference.is_none());
     Ok(Comparison {
         backup_topic: backup_topic.to_string(),

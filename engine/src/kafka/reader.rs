@@ -7,8 +7,10 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError as RdError;
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, Timestamp, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
@@ -31,6 +33,23 @@ pub enum ReadEnd {
         next_offset: i64,
     },
 }
+
+/// Routes librdkafka's client-level errors to tracing; partition EOF is expected here, not an error.
+struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: RdError, reason: &str) {
+        if matches!(error, RdError::PartitionEOF(_))
+            || error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF)
+        {
+            tracing::debug!(%error, reason, "partition end");
+        } else {
+            tracing::warn!(%error, reason, "kafka client error");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
 
 /// Which part of a partition to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +75,8 @@ pub fn read_partition(
     cancel: &CancellationToken,
     mut on_message: impl FnMut(&BorrowedMessage<'_>) -> ControlFlow<()>,
 ) -> Result<ReadEnd> {
-    let consumer: BaseConsumer = consumer_config(plan).create().map_err(|source| KafkaError::Client { source })?;
+    let consumer: BaseConsumer<ReaderContext> =
+        consumer_config(plan).create_with_context(ReaderContext).map_err(|source| KafkaError::Client { source })?;
     let mut assignment = TopicPartitionList::new();
     assignment
         .add_partition_offset(topic, partition, Offset::Offset(span.fetch_from))
@@ -116,7 +136,7 @@ pub fn read_partition(
 /// substitute: it under-reports on tansu, and a trailing transaction marker leaves the last
 /// record's offset + 1 short of the end on Apache Kafka.
 #[allow(unsafe_code)]
-fn cached_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+fn cached_high_watermark(consumer: &BaseConsumer<ReaderContext>, topic: &str, partition: i32) -> Option<i64> {
     let topic = std::ffi::CString::new(topic).ok()?;
     let (mut low, mut high) = (-1i64, -1i64);
     // SAFETY: the client pointer is valid for the consumer's lifetime, the topic is a
