@@ -22,7 +22,11 @@ use tokio_util::sync::CancellationToken;
 /// Every command reads one YAML config file (see examples/ in the repository). Exit codes:
 /// 0 success, 1 verification found a difference or damage, 2 error.
 #[derive(Parser)]
-#[command(name = "kbackup", version, about, long_about = None)]
+#[command(
+    name = "kbackup",
+    version,
+    after_help = "Examples:\n  kbackup backup  -c examples/backup.yaml\n  kbackup restore -c examples/restore.yaml\n  kbackup verify  -c examples/restore.yaml --against orders.eu.restored\n  kbackup verify  -c examples/backup.yaml --integrity --json"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
