@@ -232,6 +232,7 @@ fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunAr
         return Ok(ExitCode::SUCCESS);
     }
     let kbackup = find_kbackup(args.kbackup)?;
+    eprintln!("kbackup: {}", kbackup.display());
     let environment = match args.env {
         EnvArg::Containers => anyhow::bail!("--env containers: this harness was built without the containers feature"),
         EnvArg::Native => Environment::Native(NativeEnv::start(&env::services_script())?),
@@ -281,7 +282,8 @@ fn install_signal_handler() {
                 _ = term.recv() => {}
             }
         });
-        eprintln!("interrupted: stopping services");
+        eprintln!("interrupted: stopping kbackup and the services");
+        runner::engine::interrupt();
         env::native::stop_active();
         std::process::exit(130);
     });
@@ -329,6 +331,7 @@ fn main() -> ExitCode {
         Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => {
             ExitCode::SUCCESS
         }
+        Err(_) if runner::engine::interrupted() => ExitCode::from(130),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -47,6 +47,7 @@ pub fn stop_active() {
     let active = std::mem::take(&mut *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()));
     for (script, state_dir) in active {
         let _ = run_stop(&script, &state_dir);
+        let _ = std::fs::remove_dir_all(&state_dir);
     }
 }
 

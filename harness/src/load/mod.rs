@@ -48,12 +48,47 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Resu
     Ok(())
 }
 
+/// When a produce run stops and how fast it may go. Production stops at the first limit
+/// reached; at least one of `bytes`, `messages` and `duration` must be set.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limits {
+    /// Key + value bytes.
+    pub bytes: Option<u64>,
+    /// Records.
+    pub messages: Option<u64>,
+    /// Wall-clock time.
+    pub duration: Option<Duration>,
+    /// Throttle: key + value bytes per second.
+    pub bytes_per_sec: Option<f64>,
+    /// Throttle: records per second.
+    pub messages_per_sec: Option<f64>,
+}
+
+impl Limits {
+    /// Exactly `bytes`, as fast as possible.
+    pub fn bytes(bytes: u64) -> Limits {
+        Limits { bytes: Some(bytes), ..Limits::default() }
+    }
+}
+
 /// Produces `total_bytes` of payload round-robin over the partitions; returns the achieved rate.
 pub fn produce(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
     total_bytes: u64,
+    generator: &mut PayloadGenerator,
+) -> Result<Throughput, KafkaError> {
+    produce_with(bootstrap, topic, partitions, Limits::bytes(total_bytes), generator)
+}
+
+/// Produces round-robin over the partitions until a limit in `limits` is reached,
+/// throttled to its rates; returns the achieved rate.
+pub fn produce_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    limits: Limits,
     generator: &mut PayloadGenerator,
 ) -> Result<Throughput, KafkaError> {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
@@ -66,7 +101,24 @@ pub fn produce(
         .create()?;
     let started = Instant::now();
     let (mut records, mut bytes) = (0u64, 0u64);
-    while bytes < total_bytes {
+    let done = |records: u64, bytes: u64| {
+        limits.bytes.is_some_and(|b| bytes >= b)
+            || limits.messages.is_some_and(|m| records >= m)
+            || limits.duration.is_some_and(|d| started.elapsed() >= d)
+            || (limits.bytes.is_none() && limits.messages.is_none() && limits.duration.is_none())
+    };
+    while !done(records, bytes) {
+        // Sleep while ahead of the throttle's schedule.
+        let ahead =
+            [limits.bytes_per_sec.map(|r| bytes as f64 / r), limits.messages_per_sec.map(|r| records as f64 / r)]
+                .into_iter()
+                .flatten()
+                .fold(0.0f64, f64::max)
+                - started.elapsed().as_secs_f64();
+        if ahead > 0.001 {
+            std::thread::sleep(Duration::from_secs_f64(ahead.min(0.1)));
+            continue;
+        }
         let (key, value) = generator.next_record();
         let partition = (records % partitions as u64) as i32;
         let mut record = BaseRecord::to(topic).partition(partition).key(key.as_bytes()).payload(value.as_slice());

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Instant;
 
 /// `kbackup backup|restore --json` output (the fields the harness uses).
@@ -184,6 +185,11 @@ pub struct EngineRun {
 }
 
 impl EngineRun {
+    /// `exit 2` or `a signal`, for messages.
+    pub fn exit(&self) -> String {
+        self.code.map_or_else(|| "a signal".to_owned(), |c| format!("exit {c}"))
+    }
+
     /// The last lines of the log, for error messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -195,13 +201,33 @@ impl EngineRun {
     pub fn parse<T: for<'de> Deserialize<'de>>(&self, what: &str) -> Result<T> {
         serde_json::from_str(self.stdout.trim()).with_context(|| {
             format!(
-                "kbackup {what} exited with {:?} and printed no valid JSON summary; log {}:\n{}",
-                self.code,
+                "kbackup {what} exited with {} and printed no valid JSON summary; log {}:\n{}",
+                self.exit(),
                 self.log.display(),
                 self.log_tail()
             )
         })
     }
+}
+
+/// Pid of the kbackup child running right now (0: none), for the signal handler.
+static RUNNING_CHILD: AtomicU32 = AtomicU32::new(0);
+/// Set by [`interrupt`]: no further kbackup process is started.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// For signal handlers: sends SIGTERM to the kbackup child running right now, if any,
+/// and keeps any further one from running, so an interrupted run leaves no engine behind.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let pid = RUNNING_CHILD.swap(0, Ordering::SeqCst);
+    if pid != 0 {
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    }
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Runs `kbackup <args> -c CONFIG --json`, sampling it until it exits.
@@ -220,11 +246,16 @@ pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]
         .stderr(stderr)
         .spawn()
         .with_context(|| format!("starting {}", job.kbackup.display()))?;
+    RUNNING_CHILD.store(child.id(), Ordering::SeqCst);
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        let _ = child.kill();
+    }
     let sampler = Sampler::start(child.id());
     let mut stdout = String::new();
     let read = child.stdout.take().map(|mut out| out.read_to_string(&mut stdout));
     // The sampler ends when the child is a zombie; only then is it reaped.
     let metrics = sampler.finish(read.as_ref().is_some_and(Result::is_err));
+    RUNNING_CHILD.store(0, Ordering::SeqCst);
     let status = child.wait().context("waiting for kbackup")?;
     let wall_secs = started.elapsed().as_secs_f64();
     if let Some(Err(e)) = read {

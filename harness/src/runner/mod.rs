@@ -13,7 +13,7 @@ pub mod sampler;
 
 use crate::env::Environment;
 use crate::report::{self, PointResult, Report, ReportWriter, Sample};
-use crate::scenario::ScenarioPlan;
+use crate::scenario::{Phase, ScenarioPlan};
 use anyhow::{Context, Result};
 use engine::EngineJob;
 use phases::{RepeatContext, RepeatState};
@@ -132,6 +132,8 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
         writer.dir().display()
     );
     let mut n = 0;
+    // 1 + index of the last point that got a rate warning (0: none).
+    let mut repeat_rate_warned = 0;
     for point in &plan.points {
         let params = phases::load_params(point)?;
         for note in &params.notes {
@@ -162,9 +164,19 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
             let mut state = RepeatState::default();
             let mut sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
             for &phase in &plan.phases {
+                anyhow::ensure!(!engine::interrupted(), "interrupted");
                 let result =
                     phases::run_phase(phase, &ctx, &mut state).with_context(|| format!("{prefix} phase {phase}"))?;
                 sample.phases.extend(result);
+                // One rate warning per point is enough.
+                if phase == Phase::Produce
+                    && repeat_rate_warned < point.index + 1
+                    && let Some(warning) = state.produced.and_then(|p| phases::rate_warning(point, &p))
+                {
+                    eprintln!("{prefix} warning: {warning}");
+                    report.warnings.push(warning);
+                    repeat_rate_warned = point.index + 1;
+                }
                 sample.verification = state.verification();
                 let mut so_far = samples.clone();
                 so_far.push(sample.clone());

@@ -4,10 +4,11 @@
 use super::engine::{self, Comparison, EngineJob, RunSummary};
 use crate::load::{self, PayloadGenerator, Throughput};
 use crate::report::{PhaseResult, Verification};
-use crate::scenario::{MessageSize, Payload, Phase, PlanPoint, Volume};
-use anyhow::{Context, Result, bail};
+use crate::scenario::{MessageSize, Payload, Phase, PlanPoint, Rate, Volume};
+use crate::warning::Warning;
+use anyhow::{Context, Result};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Everything a repeat works with.
 pub struct RepeatContext<'a> {
@@ -45,8 +46,8 @@ pub struct LoadParams {
     pub payload: load::Payload,
     /// Value size in bytes.
     pub message_size: usize,
-    /// Key + value bytes to produce.
-    pub bytes: u64,
+    /// When production stops and how fast it may go.
+    pub limits: load::Limits,
     /// Where the generator only approximates the workload.
     pub notes: Vec<String>,
 }
@@ -75,20 +76,27 @@ pub fn load_params(point: &PlanPoint) -> Result<LoadParams> {
             *median_bytes
         }
     };
+    if w.keys != crate::scenario::KeyMode::Random {
+        notes.push(format!("keys '{}' generated as random keys", w.keys));
+    }
     if w.headers > 0 {
         notes.push(format!("{} headers per record not generated", w.headers));
     }
-    if w.rate.is_some() {
-        notes.push("rate limit not applied: produced as fast as possible".to_owned());
-    }
-    let bytes = match (&w.volume, w.expected_bytes()) {
-        (Volume::Bytes(b), _) => *b,
-        (_, Some(b)) => b as u64,
-        (Volume::DurationSecs(_), None) => bail!("a duration without a rate is not supported by the load generator"),
-        (_, None) => bail!("cannot tell how much to produce"),
+    let mut limits = match w.volume {
+        Volume::Bytes(b) => load::Limits::bytes(b),
+        Volume::Messages(m) => load::Limits { messages: Some(m), ..Default::default() },
+        Volume::DurationSecs(secs) => load::Limits {
+            duration: Some(Duration::try_from_secs_f64(secs).context("workload duration")?),
+            ..Default::default()
+        },
     };
+    match w.rate {
+        Some(Rate::BytesPerSec(r)) => limits.bytes_per_sec = Some(r as f64),
+        Some(Rate::MessagesPerSec(r)) => limits.messages_per_sec = Some(r as f64),
+        None => {}
+    }
     let message_size = usize::try_from(message_size).context("message size")?;
-    Ok(LoadParams { payload, message_size, bytes, notes })
+    Ok(LoadParams { payload, message_size, limits, notes })
 }
 
 fn report_line(prefix: &str, phase: Phase, result: &PhaseResult, extra: &str) {
@@ -102,15 +110,17 @@ fn report_line(prefix: &str, phase: Phase, result: &PhaseResult, extra: &str) {
     );
 }
 
-fn produce_to(ctx: &RepeatContext<'_>, topic: &str) -> Result<Throughput> {
+/// Creates `topic` and fills it; `limits` replaces the workload's amount and rate.
+fn produce_to(ctx: &RepeatContext<'_>, topic: &str, limits: Option<load::Limits>) -> Result<Throughput> {
     let params = load_params(ctx.point)?;
+    let limits = limits.unwrap_or(params.limits);
     let bootstrap = &ctx.job.services.bootstrap;
     let partitions = i32::try_from(ctx.point.workload.partitions).context("partitions")?;
     ctx.runtime
         .block_on(load::create_topic(bootstrap, topic, partitions))
         .with_context(|| format!("creating topic '{topic}'"))?;
     let mut generator = PayloadGenerator::new(params.payload, params.message_size, ctx.point.workload.seed);
-    load::produce(bootstrap, topic, partitions, params.bytes, &mut generator)
+    load::produce_with(bootstrap, topic, partitions, limits, &mut generator)
         .with_context(|| format!("producing to '{topic}'"))
 }
 
@@ -121,14 +131,21 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
     let partitions = i32::try_from(ctx.point.workload.partitions).context("partitions")?;
     match phase {
         Phase::Produce => {
-            let rate = produce_to(ctx, job.topic)?;
+            let rate = produce_to(ctx, job.topic, None)?;
             state.produced = Some(rate);
             let result = PhaseResult::new(phase, rate.bytes, rate.records, rate.secs);
             report_line(ctx.prefix, phase, &result, "");
             Ok(Some(result))
         }
         Phase::RawProduce => {
-            let rate = produce_to(ctx, ctx.scratch_topic)?;
+            // The restore ceiling: the same records, unthrottled (just the amount when
+            // the produce phase measured it).
+            let limits = state.produced.map(|p| load::Limits { messages: Some(p.records), ..Default::default() });
+            let limits = limits.unwrap_or_else(|| {
+                let planned = load_params(ctx.point).map(|p| p.limits).unwrap_or_default();
+                load::Limits { bytes_per_sec: None, messages_per_sec: None, ..planned }
+            });
+            let rate = produce_to(ctx, ctx.scratch_topic, Some(limits))?;
             let result = PhaseResult::new(phase, rate.bytes, rate.records, rate.secs);
             report_line(ctx.prefix, phase, &result, "");
             Ok(Some(result))
@@ -147,8 +164,8 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
             let run = engine::run_kbackup(job, &config, name, &[name])?;
             if run.code != Some(0) {
                 state.failures.push(format!(
-                    "kbackup {name} failed (exit {:?}); log {}:\n{}",
-                    run.code,
+                    "kbackup {name} failed ({}); log {}:\n{}",
+                    run.exit(),
                     run.log.display(),
                     run.log_tail()
                 ));
@@ -186,8 +203,8 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
             let run = engine::run_kbackup(job, &config, "verify", &args)?;
             if !matches!(run.code, Some(0 | 1)) {
                 state.failures.push(format!(
-                    "kbackup verify failed (exit {:?}); log {}:\n{}",
-                    run.code,
+                    "kbackup verify failed ({}); log {}:\n{}",
+                    run.exit(),
                     run.log.display(),
                     run.log_tail()
                 ));
@@ -249,6 +266,25 @@ impl RepeatState {
     }
 }
 
+/// Produce runs shorter than this are dominated by connecting and flushing, so their
+/// average rate says nothing about whether the throttle's rate was reachable.
+pub const RATE_CHECK_MIN_SECS: f64 = 5.0;
+
+/// A warning when the load generator stayed more than 10 % below the workload's rate
+/// over a run of at least [`RATE_CHECK_MIN_SECS`].
+pub fn rate_warning(point: &PlanPoint, produced: &Throughput) -> Option<Warning> {
+    if produced.secs < RATE_CHECK_MIN_SECS {
+        return None;
+    }
+    let (requested, achieved, unit) = match point.workload.rate? {
+        Rate::BytesPerSec(r) => (r as f64 / 1e6, produced.mb_s, "MB/s"),
+        Rate::MessagesPerSec(r) => {
+            (r as f64, if produced.secs > 0.0 { produced.records as f64 / produced.secs } else { 0.0 }, "msg/s")
+        }
+    };
+    (achieved < requested * 0.9).then(|| Warning::RateNotReached { requested, achieved, unit: unit.to_owned() })
+}
+
 /// Deletes the topics a repeat created (best effort: the broker may not support it).
 pub fn delete_topics(runtime: &tokio::runtime::Runtime, bootstrap: &str, topics: &[&str]) {
     use rdkafka::ClientConfig;
@@ -276,4 +312,87 @@ pub fn dir_name(label: &str) -> String {
 /// Whether `path` looks like an executable file.
 pub fn is_file(path: &Path) -> bool {
     path.is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::engine::PartitionComparison;
+    use crate::scenario::{self, Profile};
+
+    fn point(workload: &str) -> PlanPoint {
+        let text = format!("name: t\ndescription: d.\nworkload:\n  partitions: 2\n{workload}");
+        scenario::parse(&text, "inline").unwrap().plan(Profile::Standard).unwrap().points.remove(0)
+    }
+
+    fn summary(records: u64, source_bytes: u64) -> RunSummary {
+        RunSummary {
+            records,
+            source_bytes,
+            stored_bytes: 1,
+            compression_ratio: 1.0,
+            storage_ratio: 1.0,
+            duration_secs: 1.0,
+            checkpoint_latency_ms: None,
+        }
+    }
+
+    #[test]
+    fn workloads_map_onto_the_load_generator() {
+        let p =
+            load_params(&point("  message_size: 1KiB\n  payload: text\n  keys: random\n  volume: 64MiB\n")).unwrap();
+        assert_eq!((p.payload, p.message_size), (load::Payload::Text, 1024));
+        assert_eq!(p.limits, load::Limits::bytes(64 << 20));
+        assert!(p.notes.is_empty(), "{:?}", p.notes);
+
+        let w = "  message_size: 100B\n  payload: avro\n  duration: 30s\n  rate: 10MB/s\n";
+        let p = load_params(&point(w)).unwrap();
+        assert_eq!(p.payload, load::Payload::Json);
+        assert_eq!(p.limits.duration, Some(Duration::from_secs(30)));
+        assert_eq!(p.limits.bytes_per_sec, Some(10e6));
+        assert_eq!(p.notes.len(), 2, "{:?}", p.notes);
+    }
+
+    #[test]
+    fn consistency_checks_decide_the_verdict() {
+        let produced = Throughput { records: 10, bytes: 1000, secs: 1.0, mb_s: 0.001 };
+        let mut state = RepeatState { produced: Some(produced), ..RepeatState::default() };
+        assert!(!state.verification().checked, "nothing to compare yet");
+        state.backup = Some(summary(10, 1000));
+        state.restore = Some(summary(10, 1000));
+        let v = state.verification();
+        assert!(v.checked && v.passed, "{}", v.detail);
+
+        state.restore = Some(summary(9, 900));
+        let v = state.verification();
+        assert!(v.checked && !v.passed);
+        assert!(v.detail.contains("backed up = restored: 10 ≠ 9 records"), "{}", v.detail);
+
+        state.restore = Some(summary(10, 1000));
+        state.comparison = Some(Comparison {
+            equal: false,
+            partitions: vec![PartitionComparison {
+                partition: 1,
+                backup_records: 5,
+                live_records: 5,
+                first_difference: Some(serde_json::json!({"index": 3})),
+            }],
+        });
+        let v = state.verification();
+        assert!(!v.passed && v.detail.contains("partition 1"), "{}", v.detail);
+
+        let failed = RepeatState { failures: vec!["kbackup backup failed".into()], ..RepeatState::default() };
+        assert!(failed.verification().checked && !failed.verification().passed);
+    }
+
+    #[test]
+    fn missed_rates_warn() {
+        let p = point("  message_size: 1KiB\n  payload: json\n  volume: 1MB\n  rate: 10MB/s\n");
+        let slow = Throughput { records: 1, bytes: 50_000_000, secs: 10.0, mb_s: 5.0 };
+        assert!(matches!(rate_warning(&p, &slow), Some(Warning::RateNotReached { .. })));
+        let fine = Throughput { mb_s: 9.5, ..slow };
+        assert_eq!(rate_warning(&p, &fine), None);
+        let short = Throughput { secs: 1.0, ..slow };
+        assert_eq!(rate_warning(&p, &short), None, "too short to judge");
+    }
 }

@@ -124,9 +124,11 @@ fn sample_loop(pid: u32, stop: &AtomicBool, sleeper: &mpsc::Receiver<()>) -> Sta
             break;
         }
         let t = started.elapsed().as_secs_f64();
-        let mut rss = 0;
+        // No VmRSS: the process is tearing down its memory; such a sample is left out.
+        let mut rss = None;
         if let Ok(status) = std::fs::read_to_string(format!("{proc_dir}/status")) {
-            rss = status_field(&status, "VmRSS").unwrap_or(0);
+            rss = status_field(&status, "VmRSS");
+            let rss = rss.unwrap_or(0);
             let hwm = status_field(&status, "VmHWM").unwrap_or(0);
             state.peak_rss = state.peak_rss.max(rss).max(hwm);
             let threads = status_field(&status, "Threads").unwrap_or(0);
@@ -138,9 +140,11 @@ fn sample_loop(pid: u32, stop: &AtomicBool, sleeper: &mpsc::Receiver<()>) -> Sta
         }
         let cpu = state.utime + state.stime;
         let dt = t - last.0;
-        let cpu_percent = if dt > 0.0 { cpu.saturating_sub(last.1) as f64 / ticks / dt * 100.0 } else { 0.0 };
-        state.timeline.push(TimelinePoint { t_secs: t, rss_bytes: rss, cpu_percent });
-        last = (t, cpu);
+        if let Some(rss_bytes) = rss {
+            let cpu_percent = if dt > 0.0 { cpu.saturating_sub(last.1) as f64 / ticks / dt * 100.0 } else { 0.0 };
+            state.timeline.push(TimelinePoint { t_secs: t, rss_bytes, cpu_percent });
+            last = (t, cpu);
+        }
         if stop.load(Ordering::SeqCst) {
             break;
         }
