@@ -18,7 +18,8 @@ pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
     let raw_consume = sample.raw_consume_mb_s();
     let raw_produce = sample.raw_produce_mb_s();
     let ratio = |num: Option<f64>, den: Option<f64>| num.zip(den.filter(|d| *d > 0.0)).map(|(n, d)| n / d);
-    let peak_rss = (sample.phases.iter()).filter_map(|p| p.engine.as_ref().map(|e| e.peak_rss_bytes)).max();
+    // The memory target is about the backup; restore's footprint is reported per phase.
+    let peak_rss = backup_engine.map(|e| e.peak_rss_bytes);
     // Prefer the engine's own ratio; fall back to payload / stored bytes.
     let compression = backup_engine.and_then(|e| {
         let stored = e.stored_bytes.map(|s| s as f64);

@@ -21,7 +21,7 @@ pub enum Metric {
     RestoreMbS,
     /// 99th percentile of the time to durably commit a checkpoint, ms.
     CheckpointP99Ms,
-    /// Peak resident memory of the engine process over all its phases, MB.
+    /// Peak resident memory of the backup process, in MB.
     PeakRssMb,
     /// Payload bytes / stored bytes of the backup.
     CompressionRatio,
