@@ -2,20 +2,6 @@
 
 use crate::common::*;
 
-fn find_segment(dir: &std::path::Path) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_segment(&path) {
-                return Some(found);
-            }
-        } else if path.extension().is_some_and(|x| x == "kseg") {
-            return Some(path);
-        }
-    }
-    None
-}
-
 #[test]
 fn flipped_byte_is_named_and_restore_refuses() {
     let Some(env) = env() else { return };
@@ -39,7 +25,8 @@ fn flipped_byte_is_named_and_restore_refuses() {
         },
     );
     ok(kbackup(&config, &["backup"]));
-    let segment = find_segment(&dir.path().join("store")).expect("a segment was written");
+    let segment =
+        files_with_extension(&dir.path().join("store"), "kseg").into_iter().next().expect("a segment was written");
     let mut bytes = std::fs::read(&segment).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;

@@ -38,7 +38,7 @@ fn kill_9_mid_backup_then_resume() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let checkpoints = walk_count(&manifest_dir);
+        let checkpoints = files_with_extension(&manifest_dir, "json").len();
         if checkpoints >= 3 {
             break;
         }
@@ -57,15 +57,4 @@ fn kill_9_mid_backup_then_resume() {
     json(kbackup(&config, &["restore", "--json"]));
     let comparison = json(kbackup(&config, &["verify", "--against", &restored, "--topic", &topic, "--json"]));
     assert_eq!(comparison["equal"], true, "{comparison}");
-}
-
-fn walk_count(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| {
-            let path = e.path();
-            if path.is_dir() { walk_count(&path) } else { usize::from(path.extension().is_some_and(|x| x == "json")) }
-        })
-        .sum()
 }

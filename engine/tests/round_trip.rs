@@ -115,28 +115,17 @@ fn incremental_rerun_adds_only_new_records() {
 /// Reads the segments straight off disk: null and empty stay distinct, headers keep duplicates and nulls.
 fn assert_awkward_records_kept(root: &std::path::Path) {
     let mut counts = [0usize; 6];
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_none_or(|x| x != "kseg") {
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            let reader = engine::segment::SegmentReader::open(&bytes).unwrap();
-            for record in reader.records() {
-                let r = record.unwrap();
-                counts[0] += usize::from(r.key.is_none());
-                counts[1] += usize::from(r.key.as_deref() == Some(b"".as_slice()));
-                counts[2] += usize::from(r.value.is_none());
-                counts[3] += usize::from(r.value.as_deref() == Some(b"".as_slice()));
-                counts[4] += usize::from(r.headers.iter().filter(|h| h.key == "dup").count() == 2);
-                counts[5] += usize::from(r.headers.iter().any(|h| h.key == "null" && h.value.is_none()));
-            }
+    for path in files_with_extension(root, "kseg") {
+        let bytes = std::fs::read(&path).unwrap();
+        let reader = engine::segment::SegmentReader::open(&bytes).unwrap();
+        for record in reader.records() {
+            let r = record.unwrap();
+            counts[0] += usize::from(r.key.is_none());
+            counts[1] += usize::from(r.key.as_deref() == Some(b"".as_slice()));
+            counts[2] += usize::from(r.value.is_none());
+            counts[3] += usize::from(r.value.as_deref() == Some(b"".as_slice()));
+            counts[4] += usize::from(r.headers.iter().filter(|h| h.key == "dup").count() == 2);
+            counts[5] += usize::from(r.headers.iter().any(|h| h.key == "null" && h.value.is_none()));
         }
     }
     let names = ["null key", "empty key", "null value", "empty value", "duplicate header", "null header value"];
