@@ -58,3 +58,56 @@ fn kill_9_mid_backup_then_resume() {
     let comparison = json(kbackup(&config, &["verify", "--against", &restored, "--topic", &topic, "--json"]));
     assert_eq!(comparison["equal"], true, "{comparison}");
 }
+
+/// SIGTERM: the run flushes what it has read, checkpoints it, says so (exit 130), and the next
+/// run completes the backup with nothing lost or stored twice.
+#[test]
+fn sigterm_flushes_checkpoints_and_resumes() {
+    let Some(env) = env() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("term");
+    create_topic(&env, &topic, 4);
+    produce_bulk(&env, &topic, 4, 60_000, 1000);
+    let backup_id = unique("b");
+    let config = write_config(
+        &env,
+        dir.path(),
+        &Settings {
+            backup_id: &backup_id,
+            topic_regex: &topic,
+            storage: Storage::Filesystem,
+            compression: "zstd",
+            segment_max_bytes: "1MiB",
+            block_size: "64KiB",
+            mapping: None,
+        },
+    );
+    let manifest_dir = dir.path().join("store").join(&backup_id).join("manifest");
+    let child = Command::new(env!("CARGO_BIN_EXE_kbackup"))
+        .args(["backup", "--json", "-c"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while files_with_extension(&manifest_dir, "json").len() < 2 {
+        assert!(Instant::now() < deadline, "no checkpoints after 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let first: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let first_records = first["records"].as_u64().unwrap();
+    assert!(first_records > 0 && first_records < 60_000, "stopped part-way: {first}");
+    // Everything the stopped run reported is durable and checkpointed.
+    let integrity = json(kbackup(&config, &["verify", "--integrity", "--json"]));
+    assert_eq!(integrity["records"].as_u64(), Some(first_records), "{integrity}");
+    assert_eq!(integrity["orphans"].as_array().unwrap().len(), 0, "a graceful stop leaves no orphan: {integrity}");
+    let second = json(kbackup(&config, &["backup", "--json"]));
+    assert_eq!(first_records + second["records"].as_u64().unwrap(), 60_000, "{second}");
+    let comparison = json(kbackup(&config, &["verify", "--against", &topic, "--json"]));
+    assert_eq!(comparison["equal"], true, "{comparison}");
+}
