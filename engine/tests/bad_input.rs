@@ -33,15 +33,7 @@ fn missing_topic_and_missing_backup_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let id = unique("b");
     let topic = unique("nosuchtopic");
-    let settings = Settings {
-        backup_id: &id,
-        topic_regex: &topic,
-        storage: Storage::Filesystem,
-        compression: "zstd",
-        segment_max_bytes: "1MiB",
-        block_size: "64KiB",
-        mapping: None,
-    };
+    let settings = Settings::new(&id, &topic);
     let config = write_config(&env, dir.path(), &settings);
     let text = std::fs::read_to_string(&config).unwrap();
     fails_with(&text, &["backup"], &["no topic on the cluster matches"]);

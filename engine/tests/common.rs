@@ -81,6 +81,21 @@ pub struct Settings<'a> {
     pub mapping: Option<(&'a str, &'a str)>,
 }
 
+impl<'a> Settings<'a> {
+    /// The usual test settings: filesystem store, zstd, 1 MiB segments of 64 KiB blocks, no mapping.
+    pub fn new(backup_id: &'a str, topic_regex: &'a str) -> Self {
+        Settings {
+            backup_id,
+            topic_regex,
+            storage: Storage::Filesystem,
+            compression: "zstd",
+            segment_max_bytes: "1MiB",
+            block_size: "64KiB",
+            mapping: None,
+        }
+    }
+}
+
 /// Writes a config file for the test into `dir`.
 pub fn write_config(env: &Env, dir: &Path, s: &Settings<'_>) -> PathBuf {
     let storage = match s.storage {

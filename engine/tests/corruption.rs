@@ -15,13 +15,9 @@ fn flipped_byte_is_named_and_restore_refuses() {
         &env,
         dir.path(),
         &Settings {
-            backup_id: &backup_id,
-            topic_regex: &topic,
-            storage: Storage::Filesystem,
-            compression: "zstd",
             segment_max_bytes: "64MiB",
-            block_size: "64KiB",
             mapping: Some((&topic, &restored)),
+            ..Settings::new(&backup_id, &topic)
         },
     );
     ok(kbackup(&config, &["backup"]));

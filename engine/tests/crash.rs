@@ -17,15 +17,7 @@ fn kill_9_mid_backup_then_resume() {
     let config = write_config(
         &env,
         dir.path(),
-        &Settings {
-            backup_id: &backup_id,
-            topic_regex: &topic,
-            storage: Storage::Filesystem,
-            compression: "zstd",
-            segment_max_bytes: "1MiB",
-            block_size: "64KiB",
-            mapping: Some((&topic, &restored)),
-        },
+        &Settings { mapping: Some((&topic, &restored)), ..Settings::new(&backup_id, &topic) },
     );
     // The filesystem store makes "some checkpoints exist" observable without a client.
     let manifest_dir = dir.path().join("store").join(&backup_id).join("manifest");
@@ -69,19 +61,7 @@ fn sigterm_flushes_checkpoints_and_resumes() {
     create_topic(&env, &topic, 4);
     produce_bulk(&env, &topic, 4, 60_000, 1000);
     let backup_id = unique("b");
-    let config = write_config(
-        &env,
-        dir.path(),
-        &Settings {
-            backup_id: &backup_id,
-            topic_regex: &topic,
-            storage: Storage::Filesystem,
-            compression: "zstd",
-            segment_max_bytes: "1MiB",
-            block_size: "64KiB",
-            mapping: None,
-        },
-    );
+    let config = write_config(&env, dir.path(), &Settings::new(&backup_id, &topic));
     let manifest_dir = dir.path().join("store").join(&backup_id).join("manifest");
     let child = Command::new(env!("CARGO_BIN_EXE_kbackup"))
         .args(["backup", "--json", "-c"])

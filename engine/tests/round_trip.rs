@@ -13,15 +13,7 @@ fn round_trip(storage: Storage, compression: &str) {
     let config = write_config(
         &env,
         dir.path(),
-        &Settings {
-            backup_id: &backup_id,
-            topic_regex: &topic,
-            storage,
-            compression,
-            segment_max_bytes: "1MiB",
-            block_size: "64KiB",
-            mapping: Some((&topic, &restored)),
-        },
+        &Settings { storage, compression, mapping: Some((&topic, &restored)), ..Settings::new(&backup_id, &topic) },
     );
 
     let backup = json(kbackup(&config, &["backup", "--json"]));
@@ -95,15 +87,7 @@ fn incremental_rerun_adds_only_new_records() {
     create_topic(&env, &topic, 2);
     produce_bulk(&env, &topic, 2, 500, 300);
     let backup_id = unique("b");
-    let settings = Settings {
-        backup_id: &backup_id,
-        topic_regex: &topic,
-        storage: Storage::S3,
-        compression: "zstd",
-        segment_max_bytes: "1MiB",
-        block_size: "64KiB",
-        mapping: None,
-    };
+    let settings = Settings { storage: Storage::S3, ..Settings::new(&backup_id, &topic) };
     let config = write_config(&env, dir.path(), &settings);
     assert_eq!(json(kbackup(&config, &["backup", "--json"]))["records"], 500);
     produce_bulk(&env, &topic, 2, 300, 300);
