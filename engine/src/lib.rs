@@ -11,6 +11,7 @@ pub mod config;
 pub mod fetch;
 pub mod kafka;
 pub mod manifest;
+pub mod metrics;
 pub mod progress;
 pub mod restore;
 pub mod segment;

@@ -63,18 +63,29 @@ fn sigterm_flushes_checkpoints_and_resumes() {
     let backup_id = unique("b");
     let config = write_config(&env, dir.path(), &Settings::new(&backup_id, &topic));
     let manifest_dir = dir.path().join("store").join(&backup_id).join("manifest");
+    let metrics_addr = free_local_addr();
     let child = Command::new(env!("CARGO_BIN_EXE_kbackup"))
-        .args(["backup", "--json", "-c"])
+        .args(["backup", "--json", "--metrics-listen", &metrics_addr, "-c"])
         .arg(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Wait on the run's own Prometheus endpoint, which also proves it serves during a real run.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while files_with_extension(&manifest_dir, "json").len() < 2 {
-        assert!(Instant::now() < deadline, "no checkpoints after 60 s");
+    let scraped = loop {
+        if let Some(text) = scrape(&metrics_addr)
+            && metric_sum(&text, "kafka_backup_segments_total") >= 2.0
+        {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "metrics never showed 2 checkpoints within 60 s");
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
+    // A checkpoint is reported only once it is durable: the manifest entries already exist.
+    assert!(files_with_extension(&manifest_dir, "json").len() >= 2);
+    assert!(metric_sum(&scraped, "kafka_backup_lag_records") > 0.0, "scraped mid-run: {scraped}");
+    let reported_checkpointed = metric_sum(&scraped, "kafka_backup_checkpointed_offset");
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
@@ -82,6 +93,8 @@ fn sigterm_flushes_checkpoints_and_resumes() {
     let first: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let first_records = first["records"].as_u64().unwrap();
     assert!(first_records > 0 && first_records < 60_000, "stopped part-way: {first}");
+    // Offsets start at 0 on this fresh topic, so checkpointed offsets are record counts.
+    assert!(reported_checkpointed <= first_records as f64, "metrics claimed more than was checkpointed");
     // Everything the stopped run reported is durable and checkpointed.
     let integrity = json(kbackup(&config, &["verify", "--integrity", "--json"]));
     assert_eq!(integrity["records"].as_u64(), Some(first_records), "{integrity}");
@@ -90,4 +103,28 @@ fn sigterm_flushes_checkpoints_and_resumes() {
     assert_eq!(first_records + second["records"].as_u64().unwrap(), 60_000, "{second}");
     let comparison = json(kbackup(&config, &["verify", "--against", &topic, "--json"]));
     assert_eq!(comparison["equal"], true, "{comparison}");
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_local_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// One `GET /metrics`; `None` while the endpoint is not up yet.
+fn scrape(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.1 200").then_some(response)
+}
+
+/// Sum of a metric's samples over all label sets.
+fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

@@ -88,7 +88,7 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
     write_info(plan, &store, &layout, &topics).await?;
     let ranges = plan_ranges(plan, &admin, &store, &layout, &topics, &existing).await?;
     for range in &ranges {
-        progress.expect(range.span.boundary.saturating_sub(range.span.start).max(0) as u64);
+        progress.partition_planned(&range.topic, range.partition, range.span.start, range.span.boundary);
     }
     let started = Instant::now();
     let latencies = Arc::new(Mutex::new(latency_histogram()));

@@ -128,7 +128,14 @@ impl PartitionTask {
         segment.crc = crc32c::crc32c_append(segment.crc, &compressed.data);
         segment.writer.write(&compressed.data).await?;
         summary.next_offset = compressed.meta.last_offset + 1;
-        self.progress.add(u64::from(compressed.meta.record_count), compressed.meta.source_bytes);
+        self.progress.block_uploaded(
+            &self.range.topic,
+            self.range.partition,
+            summary.next_offset,
+            u64::from(compressed.meta.record_count),
+            compressed.meta.source_bytes,
+            compressed.data.len() as u64,
+        );
         if segment.layout.bytes_written() >= self.plan.backup.segment_max_bytes {
             let full = open.take().expect("segment is open");
             self.close(full, summary).await?;
@@ -178,11 +185,14 @@ impl PartitionTask {
             written_at_ms: manifest::now_ms(),
             tool: manifest::tool_version(),
         };
+        let entry_next = entry.next_offset;
         let body = serde_json::to_vec_pretty(&entry).expect("ManifestEntry serializes");
         self.store
             .put(&self.layout.entry_key(&self.range.topic, self.range.partition, start_offset), body.into())
             .await?;
-        let micros = durable.elapsed().as_micros().max(1) as u64;
+        let latency = durable.elapsed();
+        self.progress.checkpointed(&self.range.topic, self.range.partition, entry_next, latency);
+        let micros = latency.as_micros().max(1) as u64;
         let _ = self.latencies.lock().unwrap_or_else(|p| p.into_inner()).record(micros);
         tracing::info!(topic = %self.range.topic, partition = self.range.partition, segment = %key, records = stats.record_count, bytes = stats.stored_bytes, checkpoint_ms = micros as f64 / 1000.0, "segment checkpointed");
         summary.records += stats.record_count;

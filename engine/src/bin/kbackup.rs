@@ -12,7 +12,7 @@ use engine::config::{self, Plan, human_bytes};
 use engine::manifest::{self, Layout};
 use engine::progress::Progress;
 use engine::store::Store;
-use engine::{backup, catalog, restore, verify};
+use engine::{backup, catalog, metrics, restore, verify};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,10 @@ struct Cli {
     /// Print a machine-readable JSON summary on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics while a backup or restore runs
+    /// (e.g. 0.0.0.0:9464): per-partition lag in records and estimated bytes, checkpoint latency.
+    #[arg(long, global = true, value_name = "ADDR", env = "KBACKUP_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -107,6 +111,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Backup => {
             let progress = Arc::new(Progress::default());
+            start_metrics(cli.metrics_listen.as_deref(), "backup", &plan, &progress).await?;
             let bar = spawn_bar(progress.clone(), "backup");
             let summary = backup::run(&plan, cancel.clone(), progress).await;
             bar.finish_and_clear();
@@ -119,6 +124,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Restore { skip_integrity_check } => {
             let progress = Arc::new(Progress::default());
+            start_metrics(cli.metrics_listen.as_deref(), "restore", &plan, &progress).await?;
             let bar = spawn_bar(progress.clone(), "restore");
             let summary = restore::run(&plan, cancel, progress, skip_integrity_check).await;
             bar.finish_and_clear();
@@ -282,6 +288,16 @@ fn watch_signals(cancel: CancellationToken) {
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
+/// Starts the metrics endpoint when asked; it lives as long as the process.
+async fn start_metrics(addr: Option<&str>, command: &'static str, plan: &Plan, progress: &Arc<Progress>) -> Result<()> {
+    let Some(addr) = addr else { return Ok(()) };
+    // Not the run's token: scrapes keep working while an interrupted run flushes and checkpoints.
+    let stop = CancellationToken::new();
+    let bound = metrics::http::serve(addr, command, plan.backup_id.clone(), progress.clone(), stop).await?;
+    eprintln!("metrics: http://{bound}/metrics");
+    Ok(())
+}
+
 fn spawn_bar(progress: Arc<Progress>, label: &'static str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
