@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod kafka;
 pub mod manifest;
 pub mod metrics;
+pub mod probe;
 pub mod progress;
 pub mod restore;
 pub mod segment;

@@ -12,7 +12,7 @@ use engine::config::{self, Plan, human_bytes};
 use engine::manifest::{self, Layout};
 use engine::progress::Progress;
 use engine::store::Store;
-use engine::{backup, catalog, metrics, restore, verify};
+use engine::{backup, catalog, metrics, probe, restore, verify};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -71,6 +71,22 @@ enum Command {
     List,
     /// Show what the configured backup holds, partition by partition.
     Describe,
+    /// Measure how fast the configured storage accepts uploads: the ceiling for backup.
+    ///
+    /// Streams incompressible bytes through the same multipart writer a backup uses (part size and
+    /// parts in flight from the config) under `<backup_id>/_probe/`, then deletes them.
+    ProbeStorage {
+        /// Bytes to upload in all (e.g. 256MiB, 1GiB).
+        #[arg(long, default_value = "256MiB", value_parser = parse_size_arg)]
+        size: u64,
+        /// Concurrent uploads (a backup uploads one segment per partition at once).
+        #[arg(long, default_value_t = 1)]
+        streams: usize,
+    },
+}
+
+fn parse_size_arg(text: &str) -> Result<u64, String> {
+    config::parse_size(text)
 }
 
 fn main() -> ExitCode {
@@ -141,6 +157,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let mut lines = vec![format!("{} backups in {}", backups.len(), store.describe())];
                 lines.extend(backups.iter().map(|b| format!("{}\t{} topics\t{}", b.backup_id, b.topics.len(), b.tool)));
                 lines.join("\n")
+            })?;
+        }
+        Command::ProbeStorage { size, streams } => {
+            let report = probe::put_throughput(&plan, size, streams).await.context("storage probe failed")?;
+            emit(cli.json, &report, || {
+                format!(
+                    "{} uploaded to {} in {:.2} s over {} stream(s): {:.1} MB/s (parts of {}, {} in flight)",
+                    human_bytes(report.bytes),
+                    report.store,
+                    report.duration_secs,
+                    report.streams,
+                    report.mb_per_sec,
+                    human_bytes(report.part_size as u64),
+                    report.max_inflight_parts
+                )
             })?;
         }
         Command::Describe => {
@@ -287,7 +318,6 @@ fn watch_signals(cancel: CancellationToken) {
     });
 }
 
-/// A progress bar on stderr when it is a terminal; hidden otherwise.
 /// Starts the metrics endpoint when asked; it lives as long as the process.
 async fn start_metrics(addr: Option<&str>, command: &'static str, plan: &Plan, progress: &Arc<Progress>) -> Result<()> {
     let Some(addr) = addr else { return Ok(()) };
@@ -298,6 +328,7 @@ async fn start_metrics(addr: Option<&str>, command: &'static str, plan: &Plan, p
     Ok(())
 }
 
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
 fn spawn_bar(progress: Arc<Progress>, label: &'static str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
