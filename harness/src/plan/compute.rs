@@ -8,105 +8,15 @@
 //! CPU-seconds per GB, and (3) the memory budget against the predicted peak RSS all
 //! still cover it — and never more than the largest partition count measured.
 
-use super::fit::{Curve, least_squares};
+use super::caveats::warnings;
+use super::fit::least_squares;
 use super::input::MeasuredFile;
 use super::model::*;
 use super::request::PlanRequest;
+use super::series::{Series, Sources};
 use super::{PlanError, Result};
 use crate::scenario::Metric;
 use crate::scenario::units::format_bytes;
-use crate::warning::NOISY_CV_THRESHOLD;
-
-/// One metric's measured medians by partition count, with their sources.
-struct Series {
-    points: Vec<SeriesPoint>,
-    curve: Curve,
-}
-
-#[derive(Clone, Copy)]
-struct SeriesPoint {
-    partitions: u32,
-    median: f64,
-    n: usize,
-    source: usize,
-}
-
-impl Series {
-    fn at(&self, k: u32) -> f64 {
-        self.curve.at(f64::from(k))
-    }
-
-    fn sources_at(&self, k: u32) -> Vec<usize> {
-        self.curve.support(f64::from(k)).into_iter().map(|i| self.points[i].source).collect()
-    }
-
-    fn max_partitions(&self) -> u32 {
-        self.points.last().map_or(0, |p| p.partitions)
-    }
-
-    fn min_partitions(&self) -> u32 {
-        self.points.first().map_or(0, |p| p.partitions)
-    }
-}
-
-/// Collects the measurements used, deduplicated, so rows can cite them by index.
-struct Sources<'a> {
-    inputs: &'a [MeasuredFile],
-    list: Vec<Source>,
-}
-
-impl Sources<'_> {
-    /// Medians of `metric` by partition count; for a count measured in several files
-    /// the first `--from` file wins. `None` when no input measured it.
-    fn series(&mut self, metric: Metric) -> Option<Series> {
-        let mut points: Vec<SeriesPoint> = Vec::new();
-        for file in self.inputs {
-            for point in &file.points {
-                let Some(summary) = point.stats.get(metric.as_str()) else { continue };
-                if !summary.median.is_finite() || points.iter().any(|p| p.partitions == point.partitions) {
-                    continue;
-                }
-                let source = Source {
-                    file: file.path.clone(),
-                    scenario: file.scenario.clone(),
-                    point: point.label.clone(),
-                    metric: metric.as_str().to_owned(),
-                    median: summary.median,
-                    n: summary.n,
-                };
-                let index = self.add(source);
-                points.push(SeriesPoint {
-                    partitions: point.partitions,
-                    median: summary.median,
-                    n: summary.n,
-                    source: index,
-                });
-            }
-        }
-        points.sort_by_key(|p| p.partitions);
-        let curve = Curve::new(points.iter().map(|p| (f64::from(p.partitions), p.median)))?;
-        Some(Series { points, curve })
-    }
-
-    fn add(&mut self, source: Source) -> usize {
-        match self.list.iter().position(|s| *s == source) {
-            Some(i) => i,
-            None => {
-                self.list.push(source);
-                self.list.len() - 1
-            }
-        }
-    }
-
-    fn require(&mut self, metric: Metric, needed_for: &'static str, phase: &'static str) -> Result<Series> {
-        self.series(metric).ok_or_else(|| PlanError::MissingMetric {
-            metric: metric.as_str(),
-            needed_for,
-            phase,
-            files: self.inputs.iter().map(|f| f.path.clone()).collect(),
-        })
-    }
-}
 
 /// Measured backup MB/s at `k` partitions. Below the smallest measured count the
 /// smallest point's per-partition rate is scaled down proportionally.
@@ -164,7 +74,7 @@ pub fn compute(request: &PlanRequest, inputs: &[MeasuredFile]) -> Result<Capacit
         feasible,
     };
     plan.rows = ctx.rows(&plan, &rss);
-    plan.warnings = warnings(&plan, &backup, inputs, &sources.list);
+    plan.warnings = warnings(&plan, (backup.points.len(), backup.min_partitions()), inputs, &sources.list);
     plan.sources = sources.list;
     Ok(plan)
 }
@@ -314,7 +224,7 @@ impl Ctx<'_> {
                 max_partitions: km,
                 open: m_open,
                 capacity_mb_s: None,
-                rule: format!("predicted peak RSS at k ≤ {pct} of {}", format_bytes(self.budget.memory_bytes)),
+                rule: format!("predicted peak RSS at k ≤ {pct} of {}", human_bytes(self.budget.memory_bytes)),
             },
             Bound {
                 kind: BoundKind::MeasuredRange,
@@ -436,7 +346,7 @@ impl Ctx<'_> {
             ),
             row(
                 "HPA target kafka_backup_lag_bytes (per pod)",
-                format_bytes(plan.autoscaling.target_lag_bytes),
+                human_bytes(plan.autoscaling.target_lag_bytes),
                 format!(
                     "spare capacity ({:.2} − {:.2} MB/s) × {}s lag drain",
                     plan.instance_capacity_mb_s, plan.instance_load_mb_s, r.lag_drain_secs
@@ -450,7 +360,7 @@ impl Ctx<'_> {
                 format_duration(rto.seconds),
                 format!(
                     "{} ÷ {:.2} MB/s measured restoring {} partitions",
-                    format_bytes(rto.restore_bytes),
+                    human_bytes(rto.restore_bytes),
                     rto.restore_mb_s,
                     rto.measured_partitions
                 ),
@@ -471,55 +381,15 @@ pub fn format_duration(secs: f64) -> String {
     }
 }
 
-fn warnings(plan: &CapacityPlan, backup: &Series, inputs: &[MeasuredFile], sources: &[Source]) -> Vec<String> {
-    let mut out = Vec::new();
-    if !plan.feasible {
-        let zero: Vec<&str> = plan.bounds.iter().filter(|b| b.max_partitions == 0).map(|b| b.kind.name()).collect();
-        out.push(format!(
-            "NOT FEASIBLE: even one partition per instance breaks the {} limit at {:.2} MB/s per partition with {:.0}% headroom; \
-             the plan below assumes one partition per instance and will fall behind",
-            zero.join(" and "),
-            plan.per_partition_mb_s,
-            plan.request.headroom * 100.0
-        ));
+/// Sizes for people: exact when a whole unit ("8GB", "500GiB"), else two decimals in the
+/// largest binary unit — `format_bytes` alone would print a machine's 25 GB of memory
+/// as "24683656KiB".
+pub(super) fn human_bytes(bytes: u64) -> String {
+    let exact = format_bytes(bytes);
+    let small_unit = exact.ends_with("KiB") || exact.ends_with("KB");
+    let units = [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB")];
+    match units.into_iter().find(|(unit, _)| bytes >= *unit) {
+        Some((unit, name)) if small_unit => format!("{:.2}{name}", bytes as f64 / unit as f64),
+        _ => exact,
     }
-    for file in inputs.iter().filter(|f| f.profile.as_deref() == Some("quick")) {
-        out.push(format!("{} is a quick-profile run (smoke-test volumes, one repeat): plan from a standard or full run before deploying", file.path));
-    }
-    let few: Vec<String> = sources.iter().filter(|s| s.n < 3).map(|s| format!("{} {}", s.point, s.metric)).collect();
-    if !few.is_empty() {
-        out.push(format!(
-            "{} of {} measurements used have fewer than 3 repeats (no spread to trust): {}",
-            few.len(),
-            sources.len(),
-            few.join(", ")
-        ));
-    }
-    let noisy = inputs.iter().flat_map(|f| &f.points).filter_map(|p| {
-        let s = p.stats.get(Metric::BackupMbS.as_str())?;
-        (s.n >= 2 && s.cv > NOISY_CV_THRESHOLD).then(|| format!("{} (CV {:.0}%)", p.label, s.cv * 100.0))
-    });
-    let noisy: Vec<String> = noisy.collect();
-    if !noisy.is_empty() {
-        out.push(format!("backup MB/s is noisy at {}: rerun on a quieter machine", noisy.join(", ")));
-    }
-    if backup.points.len() == 1 {
-        out.push(format!(
-            "backup throughput was measured at {} partitions only: no scaling curve, instances are capped there",
-            backup.points[0].partitions
-        ));
-    }
-    if plan.partitions_per_instance < backup.min_partitions() {
-        out.push(format!("{} partitions per instance is below the smallest measured count ({}): its throughput is that point's per-partition rate scaled down", plan.partitions_per_instance, backup.min_partitions()));
-    }
-    if let Some(rto) = &plan.rto.as_ref().filter(|r| r.measured_partitions != plan.request.partitions) {
-        out.push(format!(
-            "restore was measured with {} partitions, not {}: the RTO assumes one restore at that measured rate",
-            rto.measured_partitions, plan.request.partitions
-        ));
-    }
-    if plan.binding == BoundKind::MeasuredRange {
-        out.push(format!("the largest measured partition count ({}) binds: measure more partitions per instance to plan fewer, larger instances", plan.partitions_per_instance));
-    }
-    out
 }

@@ -1,10 +1,9 @@
 //! `plan.md`: the plan for people — the answer first, then the measured scaling, the
 //! limits, the derivation table with its sources, the Kubernetes YAML and caveats.
 
-use super::compute::format_duration;
+use super::compute::{format_duration, human_bytes};
 use super::kube::render_kubernetes;
 use super::model::{BudgetOrigin, CapacityPlan, MemoryModel};
-use crate::scenario::units::format_bytes;
 use std::fmt::Write;
 
 /// Renders the whole plan as GitHub-flavoured Markdown.
@@ -37,7 +36,7 @@ fn summary(out: &mut String, plan: &CapacityPlan) {
     let _ = writeln!(out, "# Capacity plan: {} MB/s over {} partitions\n", r.throughput_mb_s, r.partitions);
     let verdict = if plan.feasible { "✅" } else { "❌ NOT FEASIBLE —" };
     let rto = plan.rto.as_ref().map_or(String::new(), |rto| {
-        format!(" · restore of {} in {}", format_bytes(rto.restore_bytes), format_duration(rto.seconds))
+        format!(" · restore of {} in {}", human_bytes(rto.restore_bytes), format_duration(rto.seconds))
     });
     let _ = writeln!(
         out,
@@ -71,11 +70,11 @@ fn request(out: &mut String, plan: &CapacityPlan) {
     let _ = writeln!(
         out,
         "| Memory per instance | {} ({}) |",
-        format_bytes(b.memory_bytes),
+        human_bytes(b.memory_bytes),
         origin(&b.memory_origin, "--memory-per-instance")
     );
     if let Some(bytes) = r.restore_bytes {
-        let _ = writeln!(out, "| Restore size | {} |", format_bytes(bytes));
+        let _ = writeln!(out, "| Restore size | {} |", human_bytes(bytes));
     }
     out.push('\n');
 }

@@ -8,6 +8,7 @@
 //! renderers turn it into Markdown, JSON, an SVG chart and Kubernetes YAML (pure), and
 //! [`write_plan`] is the only code here that writes files.
 
+mod caveats;
 mod compute;
 mod fit;
 mod input;
@@ -15,6 +16,7 @@ mod kube;
 mod markdown;
 mod model;
 mod request;
+mod series;
 mod svg;
 mod writer;
 

@@ -311,3 +311,15 @@ fn json_and_files_are_written_together() {
     let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["plan.md", "plan.json", "plan.svg", "kubernetes.yaml"]);
 }
+
+#[test]
+fn sizes_and_durations_read_well() {
+    use super::compute::{format_duration, human_bytes};
+    assert_eq!((human_bytes(8_000_000_000), human_bytes(500 << 30)), ("8GB".into(), "500GiB".into()));
+    assert_eq!(human_bytes(24_683_656 * 1024), "23.54GiB");
+    assert_eq!(
+        (format_duration(42.0), format_duration(250.0), format_duration(3579.1)),
+        ("42s".into(), "4m 10s".into(), "59m 40s".into())
+    );
+    assert_eq!(format_duration(7510.0), "2h 05m 10s");
+}
