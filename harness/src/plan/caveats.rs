@@ -6,6 +6,8 @@ use super::model::{BoundKind, CapacityPlan, Source};
 use crate::scenario::Metric;
 use crate::warning::NOISY_CV_THRESHOLD;
 
+/// The plan's caveats, most severe first. `measured` is (backup partition counts
+/// measured, smallest of them).
 pub(super) fn warnings(
     plan: &CapacityPlan,
     measured: (usize, u32),

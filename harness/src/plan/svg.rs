@@ -87,7 +87,7 @@ fn draw(area: &Area<'_>, d: &ChartData) -> std::result::Result<(), Box<dyn std::
         .label("needed: load ÷ (1 − headroom)")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
     let green = GREEN.mix(0.8);
-    let cpu: Vec<(f64, f64)> = d.cpu_capacity.iter().map(|p| (p.0, p.1.min(top))).collect();
+    let cpu: Vec<(f64, f64)> = d.cpu_capacity.iter().map(|p| (p.0, p.1.min(top * 0.97))).collect();
     chart
         .draw_series(LineSeries::new(cpu, green.stroke_width(2)))?
         .label("CPU budget sustains (clipped at chart top)")
