@@ -74,8 +74,7 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = ENV_STATE_DIR)]
         state_dir: PathBuf,
     },
-    /// Size a deployment (instances, CPU/memory, Kubernetes YAML, restore time) from
-    /// measured reports or baselines.
+    // No doc comment here: clap takes the help text from `PlanArgs`'s own.
     Plan(plan_cli::PlanArgs),
     /// Create a topic and fill it with synthetic records; prints the achieved rate as JSON.
     Produce {
