@@ -14,6 +14,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// The CLI of `harness plan` lives beside the library module it drives.
+#[path = "plan/cli.rs"]
+mod plan_cli;
+
 /// Benchmark harness for kbackup.
 #[derive(Debug, Parser)]
 #[command(name = "harness", version)]
@@ -70,6 +74,8 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = ENV_STATE_DIR)]
         state_dir: PathBuf,
     },
+    // No doc comment here: clap takes the help text from `PlanArgs`'s own.
+    Plan(plan_cli::PlanArgs),
     /// Create a topic and fill it with synthetic records; prints the achieved rate as JSON.
     Produce {
         #[command(flatten)]
@@ -302,6 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             run_scenario(&mut out, &scenario_path(&dir, &scenario), profile.into(), args)
         }
         Command::Env { action, state_dir } => env_command(&mut out, action, &state_dir),
+        Command::Plan(args) => plan_cli::run(&mut out, args),
         Command::Produce { target, volume, message_size, payload, seed } => {
             let bytes = harness::scenario::parse_size(&volume).map_err(anyhow::Error::msg)?;
             let payload: load::Payload = payload.parse().map_err(anyhow::Error::msg)?;
