@@ -35,11 +35,19 @@ spec:
     metadata:
       labels:
         app: {APP}
+      annotations:
+        # kbackup serves kafka_backup_lag_bytes (the HPA's metric) here; a Prometheus adapter
+        # turns it into the external metric below.
+        prometheus.io/scrape: \"true\"
+        prometheus.io/port: \"9464\"
     spec:
       containers:
         - name: {APP}
           image: kbackup:{version}
-          args: [\"backup\", \"-c\", \"/etc/kbackup/backup.yaml\"]
+          args: [\"backup\", \"-c\", \"/etc/kbackup/backup.yaml\", \"--metrics-listen\", \"0.0.0.0:9464\"]
+          ports:
+            - name: metrics
+              containerPort: 9464
           resources:
             # Requests: {k} partitions at {load:.2} MB/s; limits add the headroom.
             requests:
