@@ -12,7 +12,7 @@ use engine::config::{self, Plan, human_bytes};
 use engine::manifest::{self, Layout};
 use engine::progress::Progress;
 use engine::store::Store;
-use engine::{backup, catalog, restore, verify};
+use engine::{backup, catalog, delete, restore, verify};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -67,6 +67,18 @@ enum Command {
     List,
     /// Show what the configured backup holds, partition by partition.
     Describe,
+    /// Delete one backup from the configured storage: every object under `<prefix>/<ID>/`
+    /// and its unfinished uploads, nothing else. Without --yes, only shows what it would delete.
+    #[command(after_help = "Example:\n  kbackup delete -c examples/backup.yaml --backup-id nightly-2024-01-01 --yes")]
+    Delete {
+        /// The backup to delete (required even when the config names one, so a config
+        /// file alone never deletes anything).
+        #[arg(long, value_name = "ID")]
+        backup_id: String,
+        /// Really delete; without it, the command reports what it would delete and exits 0.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -141,6 +153,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let store = Store::open(&plan.storage).await?;
             let description = catalog::describe(&store, &plan.backup_id).await?;
             emit(cli.json, &description, || describe_text(&description))?;
+        }
+        Command::Delete { backup_id, yes } => {
+            let store = Store::open(&plan.storage).await?;
+            let report = delete::delete(&store, &backup_id, !yes).await?;
+            emit(cli.json, &report, || report.human())?;
         }
     }
     Ok(ExitCode::SUCCESS)
