@@ -282,20 +282,6 @@ pub fn rate_warning(point: &PlanPoint, produced: &Throughput) -> Option<Warning>
     (achieved < requested * 0.9).then(|| Warning::RateNotReached { requested, achieved, unit: unit.to_owned() })
 }
 
-/// Deletes the topics a repeat created (best effort: the broker may not support it).
-pub fn delete_topics(runtime: &tokio::runtime::Runtime, bootstrap: &str, topics: &[&str]) {
-    use rdkafka::ClientConfig;
-    use rdkafka::admin::{AdminClient, AdminOptions};
-    use rdkafka::client::DefaultClientContext;
-    let Ok(admin) =
-        ClientConfig::new().set("bootstrap.servers", bootstrap).create::<AdminClient<DefaultClientContext>>()
-    else {
-        return;
-    };
-    let options = AdminOptions::new().operation_timeout(Some(std::time::Duration::from_secs(10)));
-    let _ = runtime.block_on(admin.delete_topics(topics, &options));
-}
-
 /// Seconds since `started`.
 pub fn secs_since(started: Instant) -> f64 {
     started.elapsed().as_secs_f64()
