@@ -120,8 +120,8 @@ impl fmt::Display for Warning {
                  the figures are those of a fully cached system; to exercise the disks use \
                  `volume: {}` or more (twice the page cache)",
                 at(point),
-                format_bytes(*data_bytes),
-                format_bytes(*page_cache_bytes),
+                human_bytes(*data_bytes),
+                human_bytes(*page_cache_bytes),
                 format_bytes(uncached_volume(*page_cache_bytes))
             ),
             Warning::ShortRun { point, phase, secs, required_secs } => {
@@ -171,6 +171,15 @@ impl fmt::Display for Warning {
 
 fn at(point: &str) -> String {
     if point.is_empty() { String::new() } else { format!(" at {point}") }
+}
+
+/// Sizes for reading, not for pasting into YAML: "64.0 MiB", "21.1 GiB".
+fn human_bytes(bytes: u64) -> String {
+    let units = [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    match units.iter().find(|(_, unit)| bytes >= *unit) {
+        Some((name, unit)) => format!("{:.1} {name}", bytes as f64 / *unit as f64),
+        None => format!("{bytes} B"),
+    }
 }
 
 fn format_secs(secs: f64) -> String {
@@ -372,7 +381,7 @@ mod tests {
         );
         let text = w.to_string();
         assert!(
-            text.starts_with("the data set at size=100KiB (1GiB per repeat) fits in the page cache (5GiB"),
+            text.starts_with("the data set at size=100KiB (1.0 GiB per repeat) fits in the page cache (5.0 GiB"),
             "{text}"
         );
         assert!(text.contains("disk I/O is not exercised") && text.contains("`volume: 10GiB` or more"), "{text}");

@@ -36,6 +36,12 @@ struct Cli {
     /// Print a machine-readable JSON summary on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// When stderr is not a terminal (where a progress bar is drawn instead), write the
+    /// backup's or restore's progress to stderr twice a second as one JSON line each:
+    /// {"progress":{"command":"backup","records":N,"bytes":N,"expected_records":N}}.
+    /// For scripts and the benchmark harness, which show live MB/s from it.
+    #[arg(long, global = true)]
+    progress_json: bool,
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -119,7 +125,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Backup => {
             let progress = Arc::new(Progress::default());
-            let bar = spawn_bar(progress.clone(), "backup");
+            let bar = spawn_bar(progress.clone(), "backup", cli.progress_json);
             let summary = backup::run(&plan, cancel.clone(), progress).await;
             bar.finish_and_clear();
             let summary = summary.context("backup failed")?;
@@ -131,7 +137,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Restore { skip_integrity_check } => {
             let progress = Arc::new(Progress::default());
-            let bar = spawn_bar(progress.clone(), "restore");
+            let bar = spawn_bar(progress.clone(), "restore", cli.progress_json);
             let summary = restore::run(&plan, cancel, progress, skip_integrity_check).await;
             bar.finish_and_clear();
             let summary = summary.context("restore failed")?;
@@ -298,10 +304,15 @@ fn watch_signals(cancel: CancellationToken) {
     });
 }
 
-/// A progress bar on stderr when it is a terminal; hidden otherwise.
-fn spawn_bar(progress: Arc<Progress>, label: &'static str) -> ProgressBar {
+/// A progress bar on stderr when it is a terminal; otherwise hidden, with JSON progress
+/// lines instead when `json_lines` asks for them.
+fn spawn_bar(progress: Arc<Progress>, label: &'static str, json_lines: bool) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+        let bar = ProgressBar::hidden();
+        if json_lines {
+            spawn_json_lines(progress, label, bar.clone());
+        }
+        return bar;
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -321,6 +332,22 @@ fn spawn_bar(progress: Arc<Progress>, label: &'static str) -> ProgressBar {
         }
     });
     bar
+}
+
+/// Writes a progress line to stderr every 500 ms until `bar` is finished.
+fn spawn_json_lines(progress: Arc<Progress>, label: &'static str, bar: ProgressBar) {
+    tokio::spawn(async move {
+        while !bar.is_finished() {
+            let line = serde_json::json!({"progress": {
+                "command": label,
+                "records": progress.records(),
+                "bytes": progress.bytes(),
+                "expected_records": progress.expected_records(),
+            }});
+            eprintln!("{line}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
 }
 
 #[cfg(test)]
