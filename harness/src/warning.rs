@@ -41,6 +41,10 @@ pub enum Warning {
         data_bytes: u64,
         /// Memory available for the page cache.
         page_cache_bytes: u64,
+        /// The broker keeps every record in memory whatever the volume (the native
+        /// environment's tansu with its `memory` storage engine).
+        #[serde(default)]
+        broker_in_memory: bool,
     },
     /// A phase ended too quickly for stable throughput numbers.
     ShortRun {
@@ -113,17 +117,29 @@ impl fmt::Display for Warning {
                 cv * 100.0,
                 threshold * 100.0
             ),
-            Warning::DataSmallerThanPageCache { point, data_bytes, page_cache_bytes } => write!(
-                f,
-                "the data set{} ({} per repeat) fits in the page cache ({} of memory available): the \
-                 broker and the object store serve it from memory, so disk I/O is not exercised and \
-                 the figures are those of a fully cached system; to exercise the disks use \
-                 `volume: {}` or more (twice the page cache)",
-                at(point),
-                human_bytes(*data_bytes),
-                human_bytes(*page_cache_bytes),
-                format_bytes(uncached_volume(*page_cache_bytes))
-            ),
+            Warning::DataSmallerThanPageCache { point, data_bytes, page_cache_bytes, broker_in_memory } => {
+                write!(
+                    f,
+                    "the data set{} ({} per repeat) fits in the page cache ({} of memory available): \
+                     the broker and the object store serve it from memory, so disk I/O is not \
+                     exercised and the figures are those of a fully cached system; ",
+                    at(point),
+                    human_bytes(*data_bytes),
+                    human_bytes(*page_cache_bytes),
+                )?;
+                let volume = format_bytes(uncached_volume(*page_cache_bytes));
+                if *broker_in_memory {
+                    write!(
+                        f,
+                        "the native environment's tansu keeps every record in memory (storage engine \
+                         `memory`), so more volume would only exhaust RAM: to exercise disks, run \
+                         with `--env external` against a disk-backed cluster and `volume: {volume}` \
+                         or more (twice the page cache)"
+                    )
+                } else {
+                    write!(f, "to exercise the disks use `volume: {volume}` or more (twice the page cache)")
+                }
+            }
             Warning::ShortRun { point, phase, secs, required_secs } => {
                 write!(
                     f,
@@ -249,9 +265,14 @@ pub fn short_runs(profile: Profile, durations: &[PhaseDuration<'_>]) -> Vec<Warn
 
 /// A [`Warning::DataSmallerThanPageCache`] when some point's data set (bytes produced per
 /// repeat, by point) fits in `page_cache_bytes`; it names the largest data set that fits.
-pub fn page_cache(data: &[(&str, u64)], page_cache_bytes: u64) -> Option<Warning> {
+pub fn page_cache(data: &[(&str, u64)], page_cache_bytes: u64, broker_in_memory: bool) -> Option<Warning> {
     let (point, data_bytes) = (data.iter()).filter(|(_, b)| *b > 0 && *b < page_cache_bytes).max_by_key(|(_, b)| *b)?;
-    Some(Warning::DataSmallerThanPageCache { point: (*point).to_owned(), data_bytes: *data_bytes, page_cache_bytes })
+    Some(Warning::DataSmallerThanPageCache {
+        point: (*point).to_owned(),
+        data_bytes: *data_bytes,
+        page_cache_bytes,
+        broker_in_memory,
+    })
 }
 
 /// Memory the page cache can grow into, from the text of `/proc/meminfo`: `MemAvailable`
@@ -370,13 +391,14 @@ mod tests {
     fn data_in_the_page_cache_warns_with_a_volume_that_is_not() {
         let cache = 5 << 30;
         let data = [("size=1KiB", 64 << 20), ("size=1MiB", 6 << 30), ("size=100KiB", 1 << 30)];
-        let w = page_cache(&data, cache).unwrap();
+        let w = page_cache(&data, cache, false).unwrap();
         assert_eq!(
             w,
             Warning::DataSmallerThanPageCache {
                 point: "size=100KiB".into(),
                 data_bytes: 1 << 30,
-                page_cache_bytes: cache
+                page_cache_bytes: cache,
+                broker_in_memory: false
             }
         );
         let text = w.to_string();
@@ -385,8 +407,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("disk I/O is not exercised") && text.contains("`volume: 10GiB` or more"), "{text}");
-        assert_eq!(page_cache(&[("a", 6 << 30)], cache), None);
-        assert_eq!(page_cache(&[("a", 0)], cache), None, "nothing produced, nothing to say");
+        assert_eq!(page_cache(&[("a", 6 << 30)], cache, false), None);
+        assert_eq!(page_cache(&[("a", 0)], cache, false), None, "nothing produced, nothing to say");
+        // An in-memory broker is not helped by more volume: the advice says where to go instead.
+        let text = page_cache(&data, cache, true).unwrap().to_string();
+        assert!(text.contains("tansu keeps every record in memory") && text.contains("`--env external`"), "{text}");
     }
 
     #[test]

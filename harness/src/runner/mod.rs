@@ -13,7 +13,7 @@ pub mod phases;
 pub mod sampler;
 
 use crate::env::Environment;
-use crate::report::{self, PointResult, Report, ReportWriter, Sample};
+use crate::report::{self, EnvKind, PointResult, Report, ReportWriter, Sample};
 use crate::scenario::{Phase, ScenarioPlan};
 use crate::warning::{self, PhaseDuration, Warning};
 use anyhow::{Context, Result};
@@ -223,7 +223,10 @@ fn measured_warnings(report: &Report, page_cache_bytes: Option<u64>) -> Vec<Warn
             (p.label.as_str(), bytes.unwrap_or(0))
         })
         .collect();
-    warnings.extend(page_cache_bytes.and_then(|cache| warning::page_cache(&produced, cache)));
+    // `ci/services.sh` runs tansu with its `memory` storage engine unless told otherwise.
+    let broker_in_memory = report.environment.kind == EnvKind::Native
+        && std::env::var("KBACKUP_TANSU_STORAGE").map_or(true, |v| v.is_empty() || v == "memory");
+    warnings.extend(page_cache_bytes.and_then(|cache| warning::page_cache(&produced, cache, broker_in_memory)));
     warnings
 }
 
