@@ -2,12 +2,13 @@
 //! object storage and restores them, record for record.
 //!
 //! Entry points: [`backup::run`], [`restore::run`], [`verify::integrity`], [`verify::against`],
-//! [`catalog::list`], [`catalog::describe`]; all take a resolved [`config::Plan`].
+//! [`catalog::list`], [`catalog::describe`], [`delete::delete`]; all take a resolved [`config::Plan`].
 #![deny(unsafe_code, rust_2018_idioms, missing_docs)]
 
 pub mod backup;
 pub mod catalog;
 pub mod config;
+pub mod delete;
 pub mod fetch;
 pub mod kafka;
 pub mod manifest;

@@ -6,4 +6,5 @@ mod common;
 mod bad_input;
 mod corruption;
 mod crash;
+mod delete;
 mod round_trip;

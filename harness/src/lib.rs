@@ -11,6 +11,7 @@
 pub mod env;
 pub mod load;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod scenario;

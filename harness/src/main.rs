@@ -47,9 +47,11 @@ enum Command {
         /// and exit 0 without running anything.
         #[arg(long)]
         dry_run: bool,
-        /// Where the broker and object store come from: native (started on free loopback
-        /// ports for this run and stopped after it), external (already running: flags
-        /// below or KAFKA_BOOTSTRAP, S3_ENDPOINT, S3_BUCKET, AWS_*), or containers.
+        /// Where the broker and object store come from: native (tansu and garage started on
+        /// free loopback ports for this run and stopped after it), external (already
+        /// running: flags below or KAFKA_BOOTSTRAP, S3_ENDPOINT, S3_BUCKET, AWS_*), or
+        /// containers (apache/kafka in KRaft mode and MinIO through testcontainers; needs a
+        /// running Docker engine and a harness built with `--features containers`).
         #[arg(long, value_enum, default_value_t = EnvArg::Native)]
         env: EnvArg,
         /// Repeats per matrix point (overrides the scenario and profile).
@@ -240,7 +242,7 @@ fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunAr
     let kbackup = find_kbackup(args.kbackup)?;
     eprintln!("kbackup: {}", kbackup.display());
     let environment = match args.env {
-        EnvArg::Containers => anyhow::bail!("--env containers: this harness was built without the containers feature"),
+        EnvArg::Containers => containers_env()?,
         EnvArg::Native => Environment::Native(NativeEnv::start(&env::services_script())?),
         EnvArg::External => {
             let f = args.external;
@@ -257,6 +259,20 @@ fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunAr
     drop(environment);
     writeln!(out, "{}", outcome.dir.display())?;
     Ok(if outcome.report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Kafka and MinIO in containers; needs the `containers` feature and a Docker engine.
+#[cfg(feature = "containers")]
+fn containers_env() -> Result<Environment> {
+    Ok(Environment::Containers(env::ContainersEnv::start()?))
+}
+
+#[cfg(not(feature = "containers"))]
+fn containers_env() -> Result<Environment> {
+    anyhow::bail!(
+        "--env containers: this harness was built without the containers feature; rebuild with \
+         `cargo build --release -p harness --features containers` (needs a Docker engine), or use --env native"
+    )
 }
 
 fn env_command(out: &mut impl Write, action: EnvAction, state_dir: &Path) -> Result<ExitCode> {
@@ -290,7 +306,7 @@ fn install_signal_handler() {
         });
         eprintln!("interrupted: stopping kbackup and the services");
         runner::engine::interrupt();
-        env::native::stop_active();
+        env::stop_active();
         std::process::exit(130);
     });
 }

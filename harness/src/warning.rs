@@ -5,7 +5,9 @@
 //! rendered `message`, so readers of the JSON need no copy of this code.
 
 use crate::scenario::units::format_bytes;
+use crate::scenario::{Phase, Profile};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Coefficient of variation above which repeats are considered noisy (10%): on a shared
@@ -32,16 +34,26 @@ pub enum Warning {
     },
     /// The produced data fits in the page cache, so reads never touch the disk.
     DataSmallerThanPageCache {
+        /// Label of the matrix point with the largest data set that fits.
+        #[serde(default)]
+        point: String,
         /// Bytes produced per repeat.
         data_bytes: u64,
         /// Memory available for the page cache.
         page_cache_bytes: u64,
+        /// The broker keeps every record in memory whatever the volume (the native
+        /// environment's tansu with its `memory` storage engine).
+        #[serde(default)]
+        broker_in_memory: bool,
     },
     /// A phase ended too quickly for stable throughput numbers.
     ShortRun {
+        /// Label of the matrix point where it was shortest.
+        #[serde(default)]
+        point: String,
         /// The phase, e.g. `backup`.
         phase: String,
-        /// How long it ran.
+        /// How long it ran (median over repeats).
         secs: f64,
         /// How long it should have run.
         required_secs: f64,
@@ -105,19 +117,50 @@ impl fmt::Display for Warning {
                 cv * 100.0,
                 threshold * 100.0
             ),
-            Warning::DataSmallerThanPageCache { data_bytes, page_cache_bytes } => write!(
-                f,
-                "the data set ({}) fits in the page cache ({}): reads come from memory, so \
-                 throughput is overstated for disk-bound setups; raise `volume` above the page \
-                 cache or use the `full` profile",
-                format_bytes(*data_bytes),
-                format_bytes(*page_cache_bytes)
-            ),
-            Warning::ShortRun { phase, secs, required_secs } => write!(
-                f,
-                "the {phase} phase lasted {secs:.1}s, under the {required_secs:.0}s needed for \
-                 stable numbers: raise `volume` or `duration`"
-            ),
+            Warning::DataSmallerThanPageCache { point, data_bytes, page_cache_bytes, broker_in_memory } => {
+                write!(
+                    f,
+                    "the data set{} ({} per repeat) fits in the page cache ({} of memory available): \
+                     the broker and the object store serve it from memory, so disk I/O is not \
+                     exercised and the figures are those of a fully cached system; ",
+                    at(point),
+                    human_bytes(*data_bytes),
+                    human_bytes(*page_cache_bytes),
+                )?;
+                let volume = format_bytes(uncached_volume(*page_cache_bytes));
+                if *broker_in_memory {
+                    write!(
+                        f,
+                        "the native environment's tansu keeps every record in memory (storage engine \
+                         `memory`), so more volume would only exhaust RAM: to exercise disks, run \
+                         with `--env external` against a disk-backed cluster and `volume: {volume}` \
+                         or more (twice the page cache)"
+                    )
+                } else {
+                    write!(f, "to exercise the disks use `volume: {volume}` or more (twice the page cache)")
+                }
+            }
+            Warning::ShortRun { point, phase, secs, required_secs } => {
+                write!(
+                    f,
+                    "the {phase} phase{} lasted {secs:.1} s, under the {} it needs: ",
+                    at(point),
+                    format_secs(*required_secs)
+                )?;
+                if *required_secs >= FULL_MIN_LOAD_SECS {
+                    write!(
+                        f,
+                        "the full profile needs 5 minutes of load; set `duration: 5m` (with a `rate`) or more `volume` under `profiles.full`"
+                    )
+                } else {
+                    let factor = (required_secs / secs.max(1e-3)).ceil();
+                    write!(
+                        f,
+                        "runs this short are dominated by start-up (connecting, metadata, the first \
+                         fetch), not throughput; raise `volume` about {factor:.0}×"
+                    )
+                }
+            }
             Warning::RateNotReached { requested, achieved, unit } => write!(
                 f,
                 "the load generator reached {achieved:.1} {unit} of the requested {requested:.1} \
@@ -140,6 +183,107 @@ impl fmt::Display for Warning {
             ),
         }
     }
+}
+
+fn at(point: &str) -> String {
+    if point.is_empty() { String::new() } else { format!(" at {point}") }
+}
+
+/// Sizes for reading, not for pasting into YAML: "64.0 MiB", "21.1 GiB".
+fn human_bytes(bytes: u64) -> String {
+    let units = [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    match units.iter().find(|(_, unit)| bytes >= *unit) {
+        Some((name, unit)) => format!("{:.1} {name}", bytes as f64 / *unit as f64),
+        None => format!("{bytes} B"),
+    }
+}
+
+fn format_secs(secs: f64) -> String {
+    if secs >= 60.0 && (secs % 60.0) == 0.0 { format!("{:.0} min", secs / 60.0) } else { format!("{secs:.0} s") }
+}
+
+/// A volume that cannot be served from the page cache: twice its size, in whole GiB.
+fn uncached_volume(page_cache_bytes: u64) -> u64 {
+    const GIB: u64 = 1 << 30;
+    (page_cache_bytes.saturating_mul(2)).div_ceil(GIB).max(1) * GIB
+}
+
+/// Phases shorter than this measure start-up (process start, connecting, metadata, the
+/// first fetch or upload) more than throughput.
+pub const MIN_PHASE_SECS: f64 = 10.0;
+/// Load the `full` profile must generate: 5 minutes.
+pub const FULL_MIN_LOAD_SECS: f64 = 300.0;
+
+/// How long a measured phase must last under `profile`; `None` when the profile asks
+/// nothing (`quick` is a smoke test, and `verify` is a check, not a measurement).
+pub fn required_phase_secs(profile: Profile, phase: Phase) -> Option<f64> {
+    match (profile, phase) {
+        (Profile::Quick, _) | (_, Phase::Verify) => None,
+        (Profile::Full, Phase::Produce) => Some(FULL_MIN_LOAD_SECS),
+        _ => Some(MIN_PHASE_SECS),
+    }
+}
+
+/// How long one phase of one repeat took.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PhaseDuration<'a> {
+    /// Label of the matrix point.
+    pub point: &'a str,
+    /// The phase.
+    pub phase: Phase,
+    /// Seconds it ran.
+    pub secs: f64,
+}
+
+/// One [`Warning::ShortRun`] per phase whose median duration at some point is under what
+/// `profile` requires, naming the point where it was shortest.
+pub fn short_runs(profile: Profile, durations: &[PhaseDuration<'_>]) -> Vec<Warning> {
+    let mut medians: BTreeMap<(Phase, &str), Vec<f64>> = BTreeMap::new();
+    for d in durations {
+        medians.entry((d.phase, d.point)).or_default().push(d.secs);
+    }
+    let mut worst: BTreeMap<Phase, (&str, f64, f64)> = BTreeMap::new();
+    for ((phase, point), mut secs) in medians {
+        let Some(required) = required_phase_secs(profile, phase) else { continue };
+        secs.sort_by(f64::total_cmp);
+        let n = secs.len();
+        let median = if n % 2 == 1 { secs[n / 2] } else { (secs[n / 2 - 1] + secs[n / 2]) / 2.0 };
+        let shorter = worst.get(&phase).is_none_or(|(_, s, _)| median < *s);
+        if median < required && shorter {
+            worst.insert(phase, (point, median, required));
+        }
+    }
+    (worst.into_iter())
+        .map(|(phase, (point, secs, required_secs))| Warning::ShortRun {
+            point: point.to_owned(),
+            phase: phase.as_str().to_owned(),
+            secs,
+            required_secs,
+        })
+        .collect()
+}
+
+/// A [`Warning::DataSmallerThanPageCache`] when some point's data set (bytes produced per
+/// repeat, by point) fits in `page_cache_bytes`; it names the largest data set that fits.
+pub fn page_cache(data: &[(&str, u64)], page_cache_bytes: u64, broker_in_memory: bool) -> Option<Warning> {
+    let (point, data_bytes) = (data.iter()).filter(|(_, b)| *b > 0 && *b < page_cache_bytes).max_by_key(|(_, b)| *b)?;
+    Some(Warning::DataSmallerThanPageCache {
+        point: (*point).to_owned(),
+        data_bytes: *data_bytes,
+        page_cache_bytes,
+        broker_in_memory,
+    })
+}
+
+/// Memory the page cache can grow into, from the text of `/proc/meminfo`: `MemAvailable`
+/// (free memory plus reclaimable cache), else `MemTotal` on kernels without it.
+pub fn page_cache_bytes(meminfo: &str) -> Option<u64> {
+    let field = |name: &str| {
+        let line = meminfo.lines().find(|l| l.split(':').next() == Some(name))?;
+        let kib: u64 = line.split(':').nth(1)?.split_whitespace().next()?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    field("MemAvailable").or_else(|| field("MemTotal"))
 }
 
 /// Adds the rendered `message` next to the tagged fields.
@@ -172,7 +316,7 @@ mod tests {
 
     #[test]
     fn serializes_kind_fields_and_message() {
-        let w = Warning::ShortRun { phase: "backup".into(), secs: 4.2, required_secs: 30.0 };
+        let w = Warning::ShortRun { point: "p=1".into(), phase: "backup".into(), secs: 4.2, required_secs: 30.0 };
         let json = serde_json::to_value(&w).unwrap();
         assert_eq!(json["kind"], "short_run");
         assert_eq!(json["phase"], "backup");
@@ -196,5 +340,85 @@ mod tests {
              other load on the machine, raise `repeat`, or raise the volume so each run lasts \
              longer"
         );
+    }
+
+    fn d(point: &'static str, phase: Phase, secs: f64) -> PhaseDuration<'static> {
+        PhaseDuration { point, phase, secs }
+    }
+
+    #[test]
+    fn short_phases_warn_once_per_phase_at_the_shortest_point() {
+        let durations = [
+            d("partitions=1", Phase::Backup, 4.0),
+            d("partitions=1", Phase::Backup, 6.0),
+            d("partitions=1", Phase::Backup, 30.0), // median 6.0
+            d("partitions=8", Phase::Backup, 3.0),
+            d("partitions=8", Phase::Restore, 12.0),
+            d("partitions=8", Phase::Verify, 0.5),
+            d("partitions=8", Phase::Produce, 20.0),
+        ];
+        let warnings = short_runs(Profile::Standard, &durations);
+        assert_eq!(
+            warnings,
+            [Warning::ShortRun {
+                point: "partitions=8".into(),
+                phase: "backup".into(),
+                secs: 3.0,
+                required_secs: MIN_PHASE_SECS
+            }]
+        );
+        assert_eq!(
+            warnings[0].to_string(),
+            "the backup phase at partitions=8 lasted 3.0 s, under the 10 s it needs: runs this short are \
+             dominated by start-up (connecting, metadata, the first fetch), not throughput; raise \
+             `volume` about 4×"
+        );
+        assert!(short_runs(Profile::Quick, &durations).is_empty(), "quick is a smoke test");
+    }
+
+    #[test]
+    fn full_profile_needs_five_minutes_of_load() {
+        let warnings =
+            short_runs(Profile::Full, &[d("default", Phase::Produce, 120.0), d("default", Phase::Backup, 60.0)]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let text = warnings[0].to_string();
+        assert!(text.starts_with("the produce phase at default lasted 120.0 s, under the 5 min it needs"), "{text}");
+        assert!(text.contains("`duration: 5m`"), "{text}");
+        assert!(short_runs(Profile::Full, &[d("default", Phase::Produce, 300.0)]).is_empty());
+    }
+
+    #[test]
+    fn data_in_the_page_cache_warns_with_a_volume_that_is_not() {
+        let cache = 5 << 30;
+        let data = [("size=1KiB", 64 << 20), ("size=1MiB", 6 << 30), ("size=100KiB", 1 << 30)];
+        let w = page_cache(&data, cache, false).unwrap();
+        assert_eq!(
+            w,
+            Warning::DataSmallerThanPageCache {
+                point: "size=100KiB".into(),
+                data_bytes: 1 << 30,
+                page_cache_bytes: cache,
+                broker_in_memory: false
+            }
+        );
+        let text = w.to_string();
+        assert!(
+            text.starts_with("the data set at size=100KiB (1.0 GiB per repeat) fits in the page cache (5.0 GiB"),
+            "{text}"
+        );
+        assert!(text.contains("disk I/O is not exercised") && text.contains("`volume: 10GiB` or more"), "{text}");
+        assert_eq!(page_cache(&[("a", 6 << 30)], cache, false), None);
+        assert_eq!(page_cache(&[("a", 0)], cache, false), None, "nothing produced, nothing to say");
+        // An in-memory broker is not helped by more volume: the advice says where to go instead.
+        let text = page_cache(&data, cache, true).unwrap().to_string();
+        assert!(text.contains("tansu keeps every record in memory") && text.contains("`--env external`"), "{text}");
+    }
+
+    #[test]
+    fn page_cache_size_comes_from_meminfo() {
+        let meminfo = "MemTotal:       8000000 kB\nMemFree:  100 kB\nMemAvailable:   4000000 kB\n";
+        assert_eq!(page_cache_bytes(meminfo), Some(4_000_000 * 1024));
+        assert_eq!(page_cache_bytes("MemTotal:  2048 kB\n"), Some(2048 * 1024));
+        assert_eq!(page_cache_bytes("garbage"), None);
     }
 }

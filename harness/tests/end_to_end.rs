@@ -87,6 +87,10 @@ fn quick_scenario_round_trips_every_record() {
     assert!(engine.cpu_user_secs + engine.cpu_sys_secs > 0.0, "CPU time sampled");
     assert!(engine.stored_bytes.is_some_and(|s| s > 0 && s < backup.bytes), "zstd shrank JSON");
     assert!(restore.engine.is_some(), "restore engine metrics");
+    // What the repeat created is gone again: its topics and its backup's objects.
+    let cleanup = stderr.lines().find(|l| l.contains("cleanup:")).expect("a cleanup line");
+    assert!(cleanup.contains("deleted topics") && cleanup.contains("deleted backup"), "{cleanup}");
+    assert!(!cleanup.contains("NOT deleted") && !cleanup.contains("(0 objects"), "{cleanup}");
     // The verdict matches the exit code.
     assert_eq!(report.passed, output.status.code() == Some(0));
 }

@@ -12,7 +12,7 @@ use engine::config::{self, Plan, human_bytes};
 use engine::manifest::{self, Layout};
 use engine::progress::Progress;
 use engine::store::Store;
-use engine::{backup, catalog, metrics, probe, restore, verify};
+use engine::{backup, catalog, delete, metrics, probe, restore, verify};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +40,12 @@ struct Cli {
     /// (e.g. 0.0.0.0:9464): per-partition lag in records and estimated bytes, checkpoint latency.
     #[arg(long, global = true, value_name = "ADDR", env = "KBACKUP_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// When stderr is not a terminal (where a progress bar is drawn instead), write the
+    /// backup's or restore's progress to stderr twice a second as one JSON line each:
+    /// {"progress":{"command":"backup","records":N,"bytes":N,"expected_records":N}}.
+    /// For scripts and the benchmark harness, which show live MB/s from it.
+    #[arg(long, global = true)]
+    progress_json: bool,
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -71,6 +77,18 @@ enum Command {
     List,
     /// Show what the configured backup holds, partition by partition.
     Describe,
+    /// Delete one backup from the configured storage: every object under `<prefix>/<ID>/`
+    /// and its unfinished uploads, nothing else. Without --yes, only shows what it would delete.
+    #[command(after_help = "Example:\n  kbackup delete -c examples/backup.yaml --backup-id nightly-2024-01-01 --yes")]
+    Delete {
+        /// The backup to delete (required even when the config names one, so a config
+        /// file alone never deletes anything).
+        #[arg(long, value_name = "ID")]
+        backup_id: String,
+        /// Really delete; without it, the command reports what it would delete and exits 0.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Measure how fast the configured storage accepts uploads: the ceiling for backup.
     ///
     /// Streams incompressible bytes through the same multipart writer a backup uses (part size and
@@ -128,7 +146,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backup => {
             let progress = Arc::new(Progress::default());
             start_metrics(cli.metrics_listen.as_deref(), "backup", &plan, &progress).await?;
-            let bar = spawn_bar(progress.clone(), "backup");
+            let bar = spawn_bar(progress.clone(), "backup", cli.progress_json);
             let summary = backup::run(&plan, cancel.clone(), progress).await;
             bar.finish_and_clear();
             let summary = summary.context("backup failed")?;
@@ -141,7 +159,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Restore { skip_integrity_check } => {
             let progress = Arc::new(Progress::default());
             start_metrics(cli.metrics_listen.as_deref(), "restore", &plan, &progress).await?;
-            let bar = spawn_bar(progress.clone(), "restore");
+            let bar = spawn_bar(progress.clone(), "restore", cli.progress_json);
             let summary = restore::run(&plan, cancel, progress, skip_integrity_check).await;
             bar.finish_and_clear();
             let summary = summary.context("restore failed")?;
@@ -178,6 +196,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let store = Store::open(&plan.storage).await?;
             let description = catalog::describe(&store, &plan.backup_id).await?;
             emit(cli.json, &description, || describe_text(&description))?;
+        }
+        Command::Delete { backup_id, yes } => {
+            let store = Store::open(&plan.storage).await?;
+            let report = delete::delete(&store, &backup_id, !yes).await?;
+            emit(cli.json, &report, || report.human())?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -328,10 +351,15 @@ async fn start_metrics(addr: Option<&str>, command: &'static str, plan: &Plan, p
     Ok(())
 }
 
-/// A progress bar on stderr when it is a terminal; hidden otherwise.
-fn spawn_bar(progress: Arc<Progress>, label: &'static str) -> ProgressBar {
+/// A progress bar on stderr when it is a terminal; otherwise hidden, with JSON progress
+/// lines instead when `json_lines` asks for them.
+fn spawn_bar(progress: Arc<Progress>, label: &'static str, json_lines: bool) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+        let bar = ProgressBar::hidden();
+        if json_lines {
+            spawn_json_lines(progress, label, bar.clone());
+        }
+        return bar;
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -351,6 +379,22 @@ fn spawn_bar(progress: Arc<Progress>, label: &'static str) -> ProgressBar {
         }
     });
     bar
+}
+
+/// Writes a progress line to stderr every 500 ms until `bar` is finished.
+fn spawn_json_lines(progress: Arc<Progress>, label: &'static str, bar: ProgressBar) {
+    tokio::spawn(async move {
+        while !bar.is_finished() {
+            let line = serde_json::json!({"progress": {
+                "command": label,
+                "records": progress.records(),
+                "bytes": progress.bytes(),
+                "expected_records": progress.expected_records(),
+            }});
+            eprintln!("{line}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod units;
 use std::path::Path;
 
 pub use file::ConfigFile;
+pub(crate) use plan::validate_backup_id;
 pub use plan::{BackupPlan, KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter};
 pub use units::{ByteSize, Millis, human_bytes, parse_duration, parse_size};
 

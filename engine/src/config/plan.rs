@@ -190,7 +190,7 @@ impl Plan {
     }
 }
 
-fn validate_backup_id(id: &str) -> Result<(), ConfigError> {
+pub(crate) fn validate_backup_id(id: &str) -> Result<(), ConfigError> {
     let ok = !id.is_empty()
         && id.len() <= 200
         && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

@@ -104,6 +104,18 @@ impl FsStore {
         Ok(FsWriter { key: key.to_string(), temp, target, file: BufWriter::with_capacity(1 << 20, file), written: 0 })
     }
 
+    /// Removes the empty directories under `prefix` (and `prefix` itself when it ends up empty):
+    /// after a delete, directories are all a filesystem store would otherwise keep of a backup.
+    pub(crate) async fn remove_empty_dirs(&self, prefix: &str) -> Result<()> {
+        let dir = self.path(prefix.trim_end_matches('/'));
+        let key = prefix.to_string();
+        tokio::task::spawn_blocking(move || remove_empty_below(&dir).map(drop))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(|source| StoreError::Io { op: "remove empty directories of", key, source })
+    }
+
     /// Temp files are what a killed writer leaves behind; they are never objects.
     pub(crate) async fn remove_temp_files(&self, prefix: &str) -> Result<usize> {
         let root = self.root.clone();
@@ -143,6 +155,24 @@ fn list_blocking(root: &Path, prefix: &str) -> Result<Vec<ObjectMeta>> {
     })
     .map_err(io_err("list", prefix))?;
     Ok(out)
+}
+
+/// Depth first: removes `dir` when everything below it was removed; `Ok(true)` when it is gone.
+fn remove_empty_below(dir: &Path) -> std::io::Result<bool> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    let mut empty = true;
+    for entry in entries {
+        let entry = entry?;
+        empty &= entry.file_type()?.is_dir() && remove_empty_below(&entry.path())?;
+    }
+    if empty {
+        std::fs::remove_dir(dir)?;
+    }
+    Ok(empty)
 }
 
 fn walk(dir: &Path, visit: &mut dyn FnMut(&Path, u64)) -> std::io::Result<()> {

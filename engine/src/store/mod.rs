@@ -136,6 +136,15 @@ impl Store {
         }
     }
 
+    /// Tidies up after objects under `prefix` were deleted: a filesystem store removes the
+    /// directories left empty; S3 has no directories, so there is nothing to do.
+    pub async fn prune_empty(&self, prefix: &str) -> Result<()> {
+        match self {
+            Store::S3(_) => Ok(()),
+            Store::Filesystem(s) => s.remove_empty_dirs(prefix).await,
+        }
+    }
+
     /// Starts a streaming upload.
     pub async fn writer(&self, key: &str) -> Result<ObjectWriter> {
         Ok(match self {

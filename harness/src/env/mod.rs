@@ -1,16 +1,29 @@
 //! Where the broker and the object store come from: started by the harness
-//! ([`NativeEnv`], tansu and garage as local processes via `ci/services.sh`) or already
-//! running ([`ExternalEnv`], connection details from flags or the environment).
+//! ([`NativeEnv`], tansu and garage as local processes via `ci/services.sh`; or, with the
+//! cargo feature `containers`, `ContainersEnv`: Kafka and MinIO on a Docker engine) or
+//! already running ([`ExternalEnv`], connection details from flags or the environment).
 //!
 //! Either way the runner only sees [`Services`]: a bootstrap address, an S3 location and
 //! credentials. Everything the runner creates in them (topics, backup ids) carries a
 //! unique name, so an external cluster is never written over.
 
+#[cfg(feature = "containers")]
+pub mod containers;
 mod external;
 pub mod native;
 
+#[cfg(feature = "containers")]
+pub use containers::ContainersEnv;
 pub use external::{ExternalArgs, ExternalEnv};
 pub use native::NativeEnv;
+
+/// For signal handlers: stops every environment this process started (native services,
+/// containers), since destructors do not run when a signal ends the process.
+pub fn stop_active() {
+    native::stop_active();
+    #[cfg(feature = "containers")]
+    containers::stop_active();
+}
 
 use crate::report::EnvKind;
 use std::collections::BTreeMap;
@@ -83,6 +96,9 @@ pub enum Environment {
     Native(NativeEnv),
     /// Already running; the harness only connects.
     External(ExternalEnv),
+    /// Containers started by the harness, removed when dropped.
+    #[cfg(feature = "containers")]
+    Containers(ContainersEnv),
 }
 
 impl Environment {
@@ -91,6 +107,8 @@ impl Environment {
         match self {
             Environment::Native(env) => env.services(),
             Environment::External(env) => env.services(),
+            #[cfg(feature = "containers")]
+            Environment::Containers(env) => env.services(),
         }
     }
 
@@ -99,14 +117,19 @@ impl Environment {
         match self {
             Environment::Native(_) => EnvKind::Native,
             Environment::External(_) => EnvKind::External,
+            #[cfg(feature = "containers")]
+            Environment::Containers(_) => EnvKind::Containers,
         }
     }
 
-    /// Versions of (tansu, garage), when known.
+    /// Versions of (broker, store), when known: tansu and garage natively, the images'
+    /// `name:tag` in containers.
     pub fn versions(&self) -> (Option<String>, Option<String>) {
         match self {
             Environment::Native(env) => env.versions(),
             Environment::External(_) => (None, None),
+            #[cfg(feature = "containers")]
+            Environment::Containers(env) => env.versions(),
         }
     }
 }

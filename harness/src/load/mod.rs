@@ -4,6 +4,7 @@
 
 mod payload;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -17,6 +18,10 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
 
 pub use payload::{Payload, PayloadGenerator};
+
+/// Key + value bytes produced or consumed so far by this process, for live progress bars
+/// only (concurrent runs share it); the figures in results come from [`Throughput`].
+pub static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// Bytes and time of one load or read phase, measured in that run.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -134,6 +139,7 @@ pub fn produce_with(
         }
         records += 1;
         bytes += (key.len() + value.len()) as u64;
+        LIVE_BYTES.fetch_add((key.len() + value.len()) as u64, Ordering::Relaxed);
     }
     producer.flush(Duration::from_secs(600))?;
     Ok(Throughput::new(records, bytes, started.elapsed().as_secs_f64()))
@@ -186,7 +192,9 @@ fn consume_partition(
         match consumer.poll(Duration::from_secs(30)) {
             Some(Ok(m)) => {
                 records += 1;
-                bytes += (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len)) as u64;
+                let size = (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len)) as u64;
+                bytes += size;
+                LIVE_BYTES.fetch_add(size, Ordering::Relaxed);
             }
             Some(Err(KafkaError::PartitionEOF(_))) => return Ok((records, bytes)),
             Some(Err(e)) => return Err(e),

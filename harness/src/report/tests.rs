@@ -148,7 +148,8 @@ fn fixture_verdicts_and_warnings() {
 #[test]
 fn set_point_replaces_and_keeps_runner_warnings() {
     let mut report = fixture_report();
-    let runner_warning = Warning::ShortRun { phase: "backup".into(), secs: 0.5, required_secs: 30.0 };
+    let runner_warning =
+        Warning::ShortRun { point: String::new(), phase: "backup".into(), secs: 0.5, required_secs: 30.0 };
     report.warnings.push(runner_warning.clone());
     let point = report.points[0].clone();
     report.set_point(point);

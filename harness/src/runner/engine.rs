@@ -8,10 +8,10 @@ use crate::scenario::{EngineOverride, Scalar};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 /// `kbackup backup|restore --json` output (the fields the harness uses).
@@ -230,20 +230,50 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Runs `kbackup <args> -c CONFIG --json`, sampling it until it exits.
+/// Source bytes the kbackup children of this process have reported so far (from their
+/// `--progress-json` lines), for live progress bars only.
+pub static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// The `bytes` of a `kbackup --progress-json` line; `None` for any other line.
+pub fn progress_bytes(line: &str) -> Option<u64> {
+    if !line.starts_with("{\"progress\"") {
+        return None;
+    }
+    let value: Value = serde_json::from_str(line).ok()?;
+    value["progress"]["bytes"].as_u64()
+}
+
+/// Copies the child's stderr into `log`, except the progress lines, which feed
+/// [`LIVE_BYTES`] instead of filling the log.
+fn pump_stderr(stderr: impl Read, mut log: std::fs::File) -> std::io::Result<()> {
+    let mut seen = 0u64;
+    for line in BufReader::new(stderr).lines() {
+        let line = line?;
+        match progress_bytes(&line) {
+            Some(bytes) => {
+                LIVE_BYTES.fetch_add(bytes.saturating_sub(seen), Ordering::Relaxed);
+                seen = seen.max(bytes);
+            }
+            None => writeln!(log, "{line}")?,
+        }
+    }
+    log.flush()
+}
+
+/// Runs `kbackup <args> -c CONFIG --json --progress-json`, sampling it until it exits.
 pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]) -> Result<EngineRun> {
     let log = job.run_dir.join(format!("{name}.log"));
-    let stderr = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let started = Instant::now();
     let mut child = Command::new(job.kbackup)
         .args(args)
         .arg("-c")
         .arg(config)
-        .arg("--json")
+        .args(["--json", "--progress-json"])
         .envs(job.services.child_env())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(stderr)
+        .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {}", job.kbackup.display()))?;
     RUNNING_CHILD.store(child.id(), Ordering::SeqCst);
@@ -251,6 +281,7 @@ pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]
         let _ = child.kill();
     }
     let sampler = Sampler::start(child.id());
+    let pump = child.stderr.take().map(|stderr| std::thread::spawn(move || pump_stderr(stderr, log_file)));
     let mut stdout = String::new();
     let read = child.stdout.take().map(|mut out| out.read_to_string(&mut stdout));
     // The sampler ends when the child is a zombie; only then is it reaped.
@@ -260,6 +291,10 @@ pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]
     let wall_secs = started.elapsed().as_secs_f64();
     if let Some(Err(e)) = read {
         bail!("reading kbackup output: {e}");
+    }
+    if let Some(pump) = pump {
+        let copied = pump.join().map_err(|_| anyhow::anyhow!("the kbackup log copier panicked"))?;
+        copied.with_context(|| format!("writing {}", log.display()))?;
     }
     Ok(EngineRun { code: status.code(), stdout, log, metrics, wall_secs })
 }
@@ -300,5 +335,22 @@ mod tests {
         assert_eq!(config["restore"]["topic_mapping"]["t"], "t-restored");
         assert_eq!(config["storage"]["endpoint"], "http://127.0.0.1:8");
         assert!(!config.to_string().contains("secret"), "credentials stay out of config files");
+    }
+
+    #[test]
+    fn progress_lines_feed_the_counter_and_stay_out_of_the_log() {
+        let line = r#"{"progress":{"bytes":2041371,"command":"backup","expected_records":9,"records":3}}"#;
+        assert_eq!(progress_bytes(line), Some(2_041_371));
+        assert_eq!(progress_bytes("2024-01-01T00:00:00Z  WARN kbackup: slow"), None);
+        assert_eq!(progress_bytes(r#"{"records": 3}"#), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("backup.log");
+        let text = format!("{line}\nfirst log line\n{}\nlast\n", line.replace("2041371", "3000000"));
+        let before = LIVE_BYTES.load(Ordering::Relaxed);
+        pump_stderr(text.as_bytes(), std::fs::File::create(&log).unwrap()).unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "first log line\nlast\n");
+        // Other tests may add to the shared counter at the same time: at least this run's 3 MB.
+        assert!(LIVE_BYTES.load(Ordering::Relaxed) - before >= 3_000_000);
     }
 }

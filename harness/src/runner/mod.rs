@@ -7,13 +7,15 @@
 //! whatever its speed; problems with the harness itself (services, the load generator,
 //! writing the report) are errors (exit 2).
 
+mod cleanup;
 pub mod engine;
 pub mod phases;
 pub mod sampler;
 
 use crate::env::Environment;
-use crate::report::{self, PointResult, Report, ReportWriter, Sample};
+use crate::report::{self, EnvKind, PointResult, Report, ReportWriter, Sample};
 use crate::scenario::{Phase, ScenarioPlan};
+use crate::warning::{self, PhaseDuration, Warning};
 use anyhow::{Context, Result};
 use engine::EngineJob;
 use phases::{RepeatContext, RepeatState};
@@ -117,6 +119,8 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
         .build()
         .context("starting the async runtime")?;
     let environment = fingerprint(env, &options.kbackup);
+    // Read before the run fills the cache with its own data.
+    let page_cache_bytes = warning::page_cache_bytes(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default());
     let mut report = Report::new(plan, environment, report::rfc3339_utc(started));
     let writer = ReportWriter::new(&options.out, &plan.name, started);
     let write = |report: &Report| writer.write(report).map(drop).context("writing the report");
@@ -163,39 +167,35 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
             };
             let mut state = RepeatState::default();
             let mut sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
-            for &phase in &plan.phases {
-                anyhow::ensure!(!engine::interrupted(), "interrupted");
-                let result =
-                    phases::run_phase(phase, &ctx, &mut state).with_context(|| format!("{prefix} phase {phase}"))?;
-                sample.phases.extend(result);
-                // One rate warning per point is enough.
-                if phase == Phase::Produce
-                    && repeat_rate_warned < point.index + 1
-                    && let Some(warning) = state.produced.and_then(|p| phases::rate_warning(point, &p))
-                {
-                    eprintln!("{prefix} warning: {warning}");
-                    report.warnings.push(warning);
-                    repeat_rate_warned = point.index + 1;
-                }
-                sample.verification = state.verification();
-                let mut so_far = samples.clone();
-                so_far.push(sample.clone());
-                report.set_point(PointResult::from_samples(point, so_far));
-                write(&report)?;
-                if state.failed() {
-                    eprintln!("{prefix} {phase} FAILED: {}", state.failures.join("; "));
-                    break;
-                }
-            }
+            let mut started_phases = Vec::new();
+            let ran = run_repeat(
+                &ctx,
+                &mut Repeat {
+                    plan,
+                    samples: &samples,
+                    sample: &mut sample,
+                    state: &mut state,
+                    started: &mut started_phases,
+                    report: &mut report,
+                    write: &write,
+                    rate_warned: &mut repeat_rate_warned,
+                },
+            );
+            // Also after a failed or interrupted repeat: what it created is deleted either way.
+            let leftovers = cleanup::Leftovers::of(&started_phases, &ctx.job, ctx.scratch_topic);
+            eprintln!("{prefix} cleanup: {}", cleanup::clean_up(&runtime, &ctx.job, &leftovers));
+            ran?;
             if sample.verification.checked && !sample.verification.passed && !state.failed() {
                 eprintln!("{prefix} CHECK FAILED: {}", sample.verification.detail);
             }
-            // Only this repeat's own, uniquely named topics; best effort.
-            let topics = [names.topic.as_str(), names.restored.as_str(), names.scratch.as_str()];
-            phases::delete_topics(&runtime, &services.bootstrap, &topics);
             samples.push(sample);
         }
     }
+    let measured = measured_warnings(&report, page_cache_bytes);
+    for w in &measured {
+        eprintln!("warning: {w}");
+    }
+    report.warnings.extend(measured);
     report.refresh();
     write(&report)?;
     let verdict = if report.passed { "PASSED" } else { "FAILED" };
@@ -207,6 +207,73 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
         }
     }
     Ok(RunOutcome { report, dir: writer.dir().to_owned() })
+}
+
+/// Warnings only the measurements can give: phases too short for the profile, and data
+/// sets that fit in the page cache.
+fn measured_warnings(report: &Report, page_cache_bytes: Option<u64>) -> Vec<Warning> {
+    let durations: Vec<PhaseDuration<'_>> = (report.points.iter())
+        .flat_map(|p| p.samples.iter().flat_map(move |s| s.phases.iter().map(move |r| (p, r))))
+        .map(|(p, r)| PhaseDuration { point: &p.label, phase: r.phase, secs: r.duration_secs })
+        .collect();
+    let mut warnings = warning::short_runs(report.scenario.profile, &durations);
+    let produced: Vec<(&str, u64)> = (report.points.iter())
+        .map(|p| {
+            let bytes = p.samples.iter().filter_map(|s| s.phase(Phase::Produce)).map(|r| r.bytes).max();
+            (p.label.as_str(), bytes.unwrap_or(0))
+        })
+        .collect();
+    // `ci/services.sh` runs tansu with its `memory` storage engine unless told otherwise.
+    let broker_in_memory = report.environment.kind == EnvKind::Native
+        && std::env::var("KBACKUP_TANSU_STORAGE").map_or(true, |v| v.is_empty() || v == "memory");
+    warnings.extend(page_cache_bytes.and_then(|cache| warning::page_cache(&produced, cache, broker_in_memory)));
+    warnings
+}
+
+/// The mutable state one repeat works on.
+struct Repeat<'a, W: Fn(&Report) -> Result<()>> {
+    plan: &'a ScenarioPlan,
+    /// Earlier repeats of the point.
+    samples: &'a [Sample],
+    sample: &'a mut Sample,
+    state: &'a mut RepeatState,
+    /// Phases begun, for the clean-up.
+    started: &'a mut Vec<Phase>,
+    report: &'a mut Report,
+    write: &'a W,
+    /// 1 + index of the last point that got a rate warning (0: none).
+    rate_warned: &'a mut usize,
+}
+
+/// Runs the plan's phases for one repeat, rewriting the report after each; stops at the
+/// first failed engine run. `Err` is a tool error or an interruption.
+fn run_repeat<W: Fn(&Report) -> Result<()>>(ctx: &RepeatContext<'_>, r: &mut Repeat<'_, W>) -> Result<()> {
+    let point = ctx.point;
+    for &phase in &r.plan.phases {
+        anyhow::ensure!(!engine::interrupted(), "interrupted");
+        r.started.push(phase);
+        let result = phases::run_phase(phase, ctx, r.state).with_context(|| format!("{} phase {phase}", ctx.prefix))?;
+        r.sample.phases.extend(result);
+        // One rate warning per point is enough.
+        if phase == Phase::Produce
+            && *r.rate_warned < point.index + 1
+            && let Some(warning) = r.state.produced.and_then(|p| phases::rate_warning(point, &p))
+        {
+            eprintln!("{} warning: {warning}", ctx.prefix);
+            r.report.warnings.push(warning);
+            *r.rate_warned = point.index + 1;
+        }
+        r.sample.verification = r.state.verification();
+        let mut so_far = r.samples.to_vec();
+        so_far.push(r.sample.clone());
+        r.report.set_point(PointResult::from_samples(point, so_far));
+        (r.write)(r.report)?;
+        if r.state.failed() {
+            eprintln!("{} {phase} FAILED: {}", ctx.prefix, r.state.failures.join("; "));
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::engine::{self, Comparison, EngineJob, RunSummary};
 use crate::load::{self, PayloadGenerator, Throughput};
+use crate::progress::{Counter, PhaseProgress};
 use crate::report::{PhaseResult, Verification};
 use crate::scenario::{MessageSize, Payload, Phase, PlanPoint, Rate, Volume};
 use crate::warning::Warning;
@@ -121,9 +122,36 @@ fn produce_to(ctx: &RepeatContext<'_>, topic: &str, limits: Option<load::Limits>
         .with_context(|| format!("producing to '{topic}'"))
 }
 
+/// The live bar of `phase`: bytes from the load generator's or kbackup's counter, out of
+/// what the produce phase wrote (or plans to write).
+fn progress(ctx: &RepeatContext<'_>, state: &RepeatState, phase: Phase) -> PhaseProgress {
+    let produced = state.produced.map(|p| p.bytes);
+    let (total, counter) = match phase {
+        Phase::Produce => (load_params(ctx.point).ok().and_then(|p| p.limits.bytes), Counter::Live(&load::LIVE_BYTES)),
+        Phase::RawConsume | Phase::RawProduce => (produced, Counter::Live(&load::LIVE_BYTES)),
+        Phase::Backup | Phase::Restore => (produced, Counter::Live(&engine::LIVE_BYTES)),
+        Phase::Verify => (None, Counter::None),
+    };
+    PhaseProgress::start(&format!("{} {}", ctx.prefix, phase.as_str()), total, counter)
+}
+
 /// Runs one phase. `Ok(None)` means the phase could not run because an engine run
 /// failed (recorded in `state.failures`); `Err` is a tool error that ends the scenario.
 pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState) -> Result<Option<PhaseResult>> {
+    let bar = progress(ctx, state, phase);
+    let result = measure_phase(phase, ctx, state);
+    bar.finish();
+    let (result, extra) = result?;
+    if let Some(result) = &result {
+        report_line(ctx.prefix, phase, result, &extra);
+    }
+    Ok(result)
+}
+
+/// A phase's result and the text after its numbers on the result line.
+type Measured = (Option<PhaseResult>, String);
+
+fn measure_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState) -> Result<Measured> {
     let job = &ctx.job;
     let partitions = i32::try_from(ctx.point.workload.partitions).context("partitions")?;
     match phase {
@@ -131,8 +159,7 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
             let rate = produce_to(ctx, job.topic, None)?;
             state.produced = Some(rate);
             let result = PhaseResult::new(phase, rate.bytes, rate.records, rate.secs);
-            report_line(ctx.prefix, phase, &result, "");
-            Ok(Some(result))
+            Ok((Some(result), String::new()))
         }
         Phase::RawProduce => {
             // The restore ceiling: the same records, unthrottled (just the amount when
@@ -144,16 +171,14 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
             });
             let rate = produce_to(ctx, ctx.scratch_topic, Some(limits))?;
             let result = PhaseResult::new(phase, rate.bytes, rate.records, rate.secs);
-            report_line(ctx.prefix, phase, &result, "");
-            Ok(Some(result))
+            Ok((Some(result), String::new()))
         }
         Phase::RawConsume => {
             let wait = if job.services.tansu { 10 } else { 100 };
             let rate = load::raw_consume(&job.services.bootstrap, job.topic, partitions, wait)
                 .with_context(|| format!("reading '{}'", job.topic))?;
             let result = PhaseResult::new(phase, rate.bytes, rate.records, rate.secs);
-            report_line(ctx.prefix, phase, &result, "");
-            Ok(Some(result))
+            Ok((Some(result), String::new()))
         }
         Phase::Backup | Phase::Restore => {
             let config = engine::write_config(job)?;
@@ -166,7 +191,7 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
                     run.log.display(),
                     run.log_tail()
                 ));
-                return Ok(None);
+                return Ok((None, String::new()));
             }
             let summary: RunSummary = run.parse(name)?;
             let mut metrics = run.metrics;
@@ -186,13 +211,12 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
                 metrics.cpu_user_secs + metrics.cpu_sys_secs
             );
             result.engine = Some(metrics);
-            report_line(ctx.prefix, phase, &result, &extra);
             if phase == Phase::Backup {
                 state.backup = Some(summary);
             } else {
                 state.restore = Some(summary);
             }
-            Ok(Some(result))
+            Ok((Some(result), extra))
         }
         Phase::Verify => {
             let config = engine::write_config(job)?;
@@ -205,16 +229,15 @@ pub fn run_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
                     run.log.display(),
                     run.log_tail()
                 ));
-                return Ok(None);
+                return Ok((None, String::new()));
             }
             let comparison: Comparison = run.parse("verify")?;
             let records: u64 = comparison.partitions.iter().map(|p| p.live_records).sum();
             let bytes = state.restore.as_ref().map_or(0, |r| r.source_bytes);
             let result = PhaseResult::new(phase, bytes, records, run.wall_secs);
             let verdict = if comparison.equal { " (equal)" } else { " (DIFFERENT)" };
-            report_line(ctx.prefix, phase, &result, verdict);
             state.comparison = Some(comparison);
-            Ok(Some(result))
+            Ok((Some(result), verdict.to_owned()))
         }
     }
 }
@@ -280,20 +303,6 @@ pub fn rate_warning(point: &PlanPoint, produced: &Throughput) -> Option<Warning>
         }
     };
     (achieved < requested * 0.9).then(|| Warning::RateNotReached { requested, achieved, unit: unit.to_owned() })
-}
-
-/// Deletes the topics a repeat created (best effort: the broker may not support it).
-pub fn delete_topics(runtime: &tokio::runtime::Runtime, bootstrap: &str, topics: &[&str]) {
-    use rdkafka::ClientConfig;
-    use rdkafka::admin::{AdminClient, AdminOptions};
-    use rdkafka::client::DefaultClientContext;
-    let Ok(admin) =
-        ClientConfig::new().set("bootstrap.servers", bootstrap).create::<AdminClient<DefaultClientContext>>()
-    else {
-        return;
-    };
-    let options = AdminOptions::new().operation_timeout(Some(std::time::Duration::from_secs(10)));
-    let _ = runtime.block_on(admin.delete_topics(topics, &options));
 }
 
 /// Seconds since `started`.
