@@ -9,6 +9,7 @@
 
 pub mod env;
 pub mod load;
+pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod scenario;
