@@ -189,8 +189,11 @@ impl Proxy {
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         // Two workers: one direction of a busy connection must not starve the other.
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("wan-proxy").enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("wan-proxy")
+            .enable_all()
+            .build()?;
         let control = Arc::new(Control {
             shaping: RwLock::new(Shaping::NONE),
             connections: AtomicU64::new(0),
