@@ -8,9 +8,11 @@
 
 mod external;
 pub mod native;
+pub mod wan;
 
 pub use external::{ExternalArgs, ExternalEnv};
 pub use native::NativeEnv;
+pub use wan::WanLinks;
 
 use crate::report::EnvKind;
 use std::collections::BTreeMap;
@@ -99,6 +101,14 @@ impl Environment {
         match self {
             Environment::Native(_) => EnvKind::Native,
             Environment::External(_) => EnvKind::External,
+        }
+    }
+
+    /// The simulated WAN links, when the environment was started with them.
+    pub fn wan(&self) -> Option<&WanLinks> {
+        match self {
+            Environment::Native(env) => env.wan(),
+            Environment::External(_) => None,
         }
     }
 

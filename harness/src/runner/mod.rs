@@ -8,6 +8,7 @@
 //! writing the report) are errors (exit 2).
 
 pub mod engine;
+pub mod network;
 pub mod phases;
 pub mod sampler;
 
@@ -109,6 +110,7 @@ pub fn fingerprint(env: &Environment, kbackup: &Path) -> report::Environment {
 
 /// Runs every point and repeat of `plan` against `env`.
 pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Result<RunOutcome> {
+    network::check(plan, env)?;
     let started = SystemTime::now();
     let clock = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -165,8 +167,9 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
             let mut sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
             for &phase in &plan.phases {
                 anyhow::ensure!(!engine::interrupted(), "interrupted");
-                let result =
-                    phases::run_phase(phase, &ctx, &mut state).with_context(|| format!("{prefix} phase {phase}"))?;
+                let shaped = network::enter(env, point, phase);
+                let result = phases::run_phase(phase, &ctx, &mut state);
+                let result = network::leave(env, shaped, result.with_context(|| format!("{prefix} phase {phase}"))?);
                 sample.phases.extend(result);
                 // One rate warning per point is enough.
                 if phase == Phase::Produce
