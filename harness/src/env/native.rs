@@ -74,8 +74,9 @@ pub struct NativeEnv {
     script: PathBuf,
     state_dir: PathBuf,
     ports: Ports,
-    /// Proxies on the broker and S3 links (`network:` scenarios only).
-    wan: Option<WanLinks>,
+    /// Proxies on the broker and S3 links (`network:` scenarios only); boxed, as two
+    /// runtimes would dwarf every other environment.
+    wan: Option<Box<WanLinks>>,
     /// Stop the services and delete the state directory on drop.
     owned: bool,
     stopped: bool,
@@ -166,7 +167,7 @@ impl NativeEnv {
             let links = listeners.start(ports.kafka, ports.s3).context("starting the WAN proxies")?;
             // KAFKA_BOOTSTRAP already names the advertised (proxy) address.
             env.services.s3_endpoint = Some(links.s3_endpoint());
-            env.wan = Some(links);
+            env.wan = Some(Box::new(links));
         }
         Ok(env)
     }
@@ -183,7 +184,7 @@ impl NativeEnv {
 
     /// The WAN proxies, when started with them.
     pub fn wan(&self) -> Option<&WanLinks> {
-        self.wan.as_ref()
+        self.wan.as_deref()
     }
 
     /// Ports in use.
