@@ -16,6 +16,10 @@
 #   KBACKUP_TOOLS_DIR          [$HOME/.cargo/kbackup-tools]  where pinned binaries live
 #   KBACKUP_SERVICES_DIR       [/tmp/kbackup-services]       state dir, WIPED by `start`
 #   KBACKUP_KAFKA_PORT         [19092]
+#   KBACKUP_KAFKA_ADVERTISED_PORT [KBACKUP_KAFKA_PORT]  port tansu advertises to
+#                                        clients (and KAFKA_BOOTSTRAP names): set it
+#                                        to a proxy's port in front of tansu, so
+#                                        clients reconnect through the proxy
 #   KBACKUP_S3_PORT            [13900]
 #   KBACKUP_GARAGE_RPC_PORT    [13901]
 #   KBACKUP_GARAGE_ADMIN_PORT  [13903]
@@ -45,6 +49,7 @@ GARAGE_BIN="$TOOLS_DIR/garage-$GARAGE_VERSION/bin/garage"
 HOST="127.0.0.1" # loopback only, deliberately not configurable
 STATE_DIR="${KBACKUP_SERVICES_DIR:-/tmp/kbackup-services}"
 KAFKA_PORT="${KBACKUP_KAFKA_PORT:-19092}"
+ADVERTISED_PORT="${KBACKUP_KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}"
 S3_PORT="${KBACKUP_S3_PORT:-13900}"
 GARAGE_RPC_PORT="${KBACKUP_GARAGE_RPC_PORT:-13901}"
 GARAGE_ADMIN_PORT="${KBACKUP_GARAGE_ADMIN_PORT:-13903}"
@@ -192,12 +197,12 @@ prepare_state_dir() {
 
 # ---------------------------------------------------------------- kafka
 # Speaks the Kafka protocol: ApiVersions, then Metadata. Succeeds only when the
-# broker answers and advertises exactly HOST:PORT.
+# broker answers on HOST:KAFKA_PORT and advertises exactly HOST:ADVERTISED_PORT.
 kafka_probe() {
-    python3 - "$HOST" "$KAFKA_PORT" <<'PY'
+    python3 - "$HOST" "$KAFKA_PORT" "$ADVERTISED_PORT" <<'PY'
 import socket, struct, sys
 
-host, port = sys.argv[1], int(sys.argv[2])
+host, port, advertised = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
 
 def call(sock, api_key, version, corr, body):
@@ -254,14 +259,14 @@ with socket.create_connection((host, port), timeout=3) as s:
         (p, rl) = struct.unpack(">ih", r[off : off + 6])
         off += 6 + max(rl, 0)
         brokers.append((node, h, p))
-    if not any(h == host and p == port for _, h, p in brokers):
-        raise RuntimeError(f"broker advertises {brokers}, expected {host}:{port}")
+    if not any(h == host and p == advertised for _, h, p in brokers):
+        raise RuntimeError(f"broker advertises {brokers}, expected {host}:{advertised}")
     print(f"Metadata v{v}: brokers={brokers}", file=sys.stderr)
 PY
 }
 
 start_tansu() {
-    local url="tcp://$HOST:$KAFKA_PORT" storage
+    local url="tcp://$HOST:$KAFKA_PORT" advertised="tcp://$HOST:$ADVERTISED_PORT" storage
     case "$TANSU_STORAGE" in
         # relative to the working directory, i.e. $STATE_DIR/tansu.db
         sqlite) storage="sqlite://tansu.db" ;;
@@ -270,7 +275,7 @@ start_tansu() {
     local args=(broker
         --cluster-id "$KAFKA_CLUSTER_ID"
         --listener-url "$url"
-        --advertised-listener-url "$url"
+        --advertised-listener-url "$advertised"
         --storage-engine "$storage")
     log "starting: $TANSU_BIN ${args[*]}"
     # cd: tansu loads a .env file from its working directory (and the sqlite
@@ -402,7 +407,7 @@ setup_garage() {
     log "s3: bucket '$S3_BUCKET' answers signed requests on http://$HOST:$S3_PORT (region $S3_REGION)"
 
     {
-        printf 'export KAFKA_BOOTSTRAP=%s\n' "$HOST:$KAFKA_PORT"
+        printf 'export KAFKA_BOOTSTRAP=%s\n' "$HOST:$ADVERTISED_PORT"
         printf 'export S3_ENDPOINT=%s\n' "http://$HOST:$S3_PORT"
         printf 'export S3_BUCKET=%q\n' "$S3_BUCKET"
         printf 'export S3_REGION=%q\n' "$S3_REGION"
@@ -432,12 +437,13 @@ cmd_start() {
     fi
 
     local name port
-    for name in KAFKA_PORT S3_PORT GARAGE_RPC_PORT GARAGE_ADMIN_PORT; do
+    for name in KAFKA_PORT ADVERTISED_PORT S3_PORT GARAGE_RPC_PORT GARAGE_ADMIN_PORT; do
         port="${!name}"
         if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
             die "$name: invalid port '$port'"
         fi
-        if port_open "$port"; then
+        # The advertised port may be a proxy that is already listening.
+        if [[ "$name" != ADVERTISED_PORT ]] && port_open "$port"; then
             die "port $HOST:$port ($name) is already in use; free it or set KBACKUP_$name"
         fi
     done

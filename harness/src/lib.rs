@@ -12,6 +12,7 @@ pub mod env;
 pub mod load;
 pub mod plan;
 pub mod progress;
+pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -243,7 +243,10 @@ fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunAr
     eprintln!("kbackup: {}", kbackup.display());
     let environment = match args.env {
         EnvArg::Containers => containers_env()?,
-        EnvArg::Native => Environment::Native(NativeEnv::start(&env::services_script())?),
+        EnvArg::Native => {
+            let wan = plan.points.iter().any(|p| p.network.is_some());
+            Environment::Native(NativeEnv::start_for(&env::services_script(), wan)?)
+        }
         EnvArg::External => {
             let f = args.external;
             Environment::External(ExternalEnv::connect(ExternalArgs {

@@ -11,11 +11,13 @@
 pub mod containers;
 mod external;
 pub mod native;
+pub mod wan;
 
 #[cfg(feature = "containers")]
 pub use containers::ContainersEnv;
 pub use external::{ExternalArgs, ExternalEnv};
 pub use native::NativeEnv;
+pub use wan::WanLinks;
 
 /// For signal handlers: stops every environment this process started (native services,
 /// containers), since destructors do not run when a signal ends the process.
@@ -119,6 +121,16 @@ impl Environment {
             Environment::External(_) => EnvKind::External,
             #[cfg(feature = "containers")]
             Environment::Containers(_) => EnvKind::Containers,
+        }
+    }
+
+    /// The simulated WAN links, when the environment was started with them.
+    pub fn wan(&self) -> Option<&WanLinks> {
+        match self {
+            Environment::Native(env) => env.wan(),
+            Environment::External(_) => None,
+            #[cfg(feature = "containers")]
+            Environment::Containers(_) => None,
         }
     }
 

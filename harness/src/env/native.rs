@@ -6,6 +6,7 @@
 //! panics that unwind), and by [`stop_active`] from the harness's signal handler.
 
 use super::Services;
+use super::wan::{WanLinks, WanListeners};
 use anyhow::{Context, Result, bail};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,9 @@ pub struct NativeEnv {
     script: PathBuf,
     state_dir: PathBuf,
     ports: Ports,
+    /// Proxies on the broker and S3 links (`network:` scenarios only); boxed, as two
+    /// runtimes would dwarf every other environment.
+    wan: Option<Box<WanLinks>>,
     /// Stop the services and delete the state directory on drop.
     owned: bool,
     stopped: bool,
@@ -82,18 +86,34 @@ impl NativeEnv {
     /// Starts the services with a fresh temporary state directory; they are stopped and
     /// the directory removed on drop.
     pub fn start(script: &Path) -> Result<NativeEnv> {
+        Self::start_for(script, false)
+    }
+
+    /// Like [`NativeEnv::start`]; with `wan`, the broker and the S3 API are reached
+    /// through [`WanLinks`] proxies (tansu advertises the Kafka proxy's port).
+    pub fn start_for(script: &Path, wan: bool) -> Result<NativeEnv> {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let state_dir = std::env::temp_dir().join(format!("kbh-native-{}-{nanos}", std::process::id()));
-        Self::start_in(script, &state_dir, true)
+        let listeners = wan.then(WanListeners::bind).transpose().context("binding the WAN proxy ports")?;
+        Self::start_with(script, &state_dir, true, listeners)
     }
 
     /// Starts the services with `state_dir` (wiped by the script). With `owned`, they are
     /// stopped and the directory removed on drop; without, they keep running (`env up`).
     pub fn start_in(script: &Path, state_dir: &Path, owned: bool) -> Result<NativeEnv> {
+        Self::start_with(script, state_dir, owned, None)
+    }
+
+    fn start_with(script: &Path, state_dir: &Path, owned: bool, wan: Option<WanListeners>) -> Result<NativeEnv> {
         if !script.is_file() {
             bail!("services script {} not found (run from the repository root)", script.display());
         }
+        // Bound while the proxy ports are held, so none of them can coincide.
         let ports = Ports::free()?;
+        let advertised = match &wan {
+            Some(listeners) => listeners.kafka_port().context("WAN proxy port")?,
+            None => ports.kafka,
+        };
         // Registered before starting: a start that fails half-way still gets stopped.
         if owned {
             ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).push((script.to_owned(), state_dir.to_owned()));
@@ -111,6 +131,7 @@ impl NativeEnv {
             script: script.to_owned(),
             state_dir: state_dir.to_owned(),
             ports,
+            wan: None,
             owned,
             stopped: false,
         };
@@ -119,6 +140,7 @@ impl NativeEnv {
             .arg("start")
             .env("KBACKUP_SERVICES_DIR", state_dir)
             .env("KBACKUP_KAFKA_PORT", ports.kafka.to_string())
+            .env("KBACKUP_KAFKA_ADVERTISED_PORT", advertised.to_string())
             .env("KBACKUP_S3_PORT", ports.s3.to_string())
             .env("KBACKUP_GARAGE_RPC_PORT", ports.garage_rpc.to_string())
             .env("KBACKUP_GARAGE_ADMIN_PORT", ports.garage_admin.to_string())
@@ -141,6 +163,12 @@ impl NativeEnv {
             bail!("{} start failed ({status}); see its messages above", script.display());
         }
         env.services = Services::from_exports(&String::from_utf8_lossy(&output.stdout), true)?;
+        if let Some(listeners) = wan {
+            let links = listeners.start(ports.kafka, ports.s3).context("starting the WAN proxies")?;
+            // KAFKA_BOOTSTRAP already names the advertised (proxy) address.
+            env.services.s3_endpoint = Some(links.s3_endpoint());
+            env.wan = Some(Box::new(links));
+        }
         Ok(env)
     }
 
@@ -152,6 +180,11 @@ impl NativeEnv {
     /// Connection details.
     pub fn services(&self) -> &Services {
         &self.services
+    }
+
+    /// The WAN proxies, when started with them.
+    pub fn wan(&self) -> Option<&WanLinks> {
+        self.wan.as_deref()
     }
 
     /// Ports in use.

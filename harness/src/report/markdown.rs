@@ -18,6 +18,7 @@ impl Exporter for MarkdownExporter {
         plan(&mut out, report);
         targets(&mut out, report);
         efficiency(&mut out, report);
+        super::wan::markdown(&mut out, report);
         results(&mut out, report);
         warnings(&mut out, report);
         Ok(out.into_bytes())

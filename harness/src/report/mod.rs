@@ -5,15 +5,19 @@
 //! that touches the file system. The runner rewrites the report after every phase, so a
 //! crashed or interrupted run still leaves everything measured so far.
 
+mod bdp;
 mod derive;
 mod json;
 mod markdown;
 mod model;
 mod svg;
+mod wan;
 mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wan_tests;
 
 pub use derive::{derive_metrics, evaluate_targets, sample_metrics, summarize};
 pub use json::JsonExporter;

@@ -5,7 +5,7 @@
 //!
 //! Units are in the field names. MB means 10^6 bytes (as in "MB/s"), never MiB.
 
-use crate::scenario::{Parameter, Phase, Profile, ScenarioPlan};
+use crate::scenario::{Link, Parameter, Phase, Profile, ScenarioPlan};
 use crate::stats::Summary;
 use crate::warning::Warning;
 use serde::{Deserialize, Serialize};
@@ -156,6 +156,28 @@ pub struct PhaseResult {
     pub mb_s: f64,
     /// Process measurements; present for engine phases (backup, restore).
     pub engine: Option<EngineMetrics>,
+    /// What the WAN proxies carried and delayed during the phase (`network:` scenarios).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<LinkObserved>,
+}
+
+/// One simulated link during one phase, from the proxy's own records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkObserved {
+    /// Which link.
+    pub link: Link,
+    /// Added RTT configured for the phase, ms (0 when the link was not shaped).
+    pub rtt_ms: f64,
+    /// Bytes the proxy forwarded client → server.
+    pub bytes_to_server: u64,
+    /// Bytes the proxy forwarded server → client.
+    pub bytes_to_client: u64,
+    /// Chunks forwarded, both directions.
+    pub chunks: u64,
+    /// Mean one-way delay the proxy scheduled per chunk, ms.
+    pub mean_delay_ms: f64,
+    /// Seconds writers waited for bandwidth tokens, both directions.
+    pub throttled_secs: f64,
 }
 
 impl PhaseResult {
@@ -163,7 +185,7 @@ impl PhaseResult {
     /// which only a failed phase reports).
     pub fn new(phase: Phase, bytes: u64, records: u64, duration_secs: f64) -> PhaseResult {
         let mb_s = if duration_secs > 0.0 { bytes as f64 / 1e6 / duration_secs } else { 0.0 };
-        PhaseResult { phase, bytes, records, duration_secs, mb_s, engine: None }
+        PhaseResult { phase, bytes, records, duration_secs, mb_s, engine: None, network: Vec::new() }
     }
 }
 

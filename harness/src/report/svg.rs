@@ -30,12 +30,20 @@ pub enum SvgChart {
     Resources,
     /// Compression ratio and backup MB/s per point (needs a codec or payload axis).
     Compression,
+    /// Backup and restore MB/s against the simulated RTT, with the BDP ceilings (needs
+    /// a `network:` block).
+    WanThroughput,
 }
 
 impl SvgChart {
     /// Every chart, in the order they are written.
-    pub const ALL: [SvgChart; 4] =
-        [SvgChart::Scaling, SvgChart::CheckpointLatency, SvgChart::Resources, SvgChart::Compression];
+    pub const ALL: [SvgChart; 5] = [
+        SvgChart::Scaling,
+        SvgChart::CheckpointLatency,
+        SvgChart::Resources,
+        SvgChart::Compression,
+        SvgChart::WanThroughput,
+    ];
 
     /// Output file name.
     pub fn file_name(self) -> &'static str {
@@ -44,6 +52,7 @@ impl SvgChart {
             SvgChart::CheckpointLatency => "checkpoint-latency.svg",
             SvgChart::Resources => "resources-over-time.svg",
             SvgChart::Compression => "compression.svg",
+            SvgChart::WanThroughput => "throughput-vs-rtt.svg",
         }
     }
 }
@@ -62,7 +71,7 @@ impl SvgExporter {
 
     fn size(&self, report: &Report) -> (u32, u32) {
         match self.chart {
-            SvgChart::Scaling | SvgChart::CheckpointLatency => (900, 560),
+            SvgChart::Scaling | SvgChart::CheckpointLatency | SvgChart::WanThroughput => (900, 560),
             SvgChart::Resources => (900, 720),
             SvgChart::Compression => (1400, 140 + 26 * report.points.len() as u32),
         }
@@ -75,6 +84,7 @@ impl SvgExporter {
             SvgChart::CheckpointLatency => draw_latency(area, report),
             SvgChart::Resources => draw_resources(area, report),
             SvgChart::Compression => draw_compression(area, report),
+            SvgChart::WanThroughput => super::wan::draw(area, report),
         }?;
         area.present()?;
         Ok(())
@@ -107,6 +117,7 @@ impl Exporter for SvgExporter {
                 let axis = ["codec", "payload", "compression", "compression_level"].iter().any(|k| plan.has_axis(k));
                 axis && bars(report, Metric::CompressionRatio).iter().any(|(_, v)| v.is_some())
             }
+            SvgChart::WanThroughput => super::wan::applies(report),
         }
     }
 }

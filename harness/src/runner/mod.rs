@@ -9,6 +9,7 @@
 
 mod cleanup;
 pub mod engine;
+pub mod network;
 pub mod phases;
 pub mod sampler;
 
@@ -111,6 +112,7 @@ pub fn fingerprint(env: &Environment, kbackup: &Path) -> report::Environment {
 
 /// Runs every point and repeat of `plan` against `env`.
 pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Result<RunOutcome> {
+    network::check(plan, env)?;
     let started = SystemTime::now();
     let clock = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -172,6 +174,7 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
                 &ctx,
                 &mut Repeat {
                     plan,
+                    env,
                     samples: &samples,
                     sample: &mut sample,
                     state: &mut state,
@@ -233,6 +236,8 @@ fn measured_warnings(report: &Report, page_cache_bytes: Option<u64>) -> Vec<Warn
 /// The mutable state one repeat works on.
 struct Repeat<'a, W: Fn(&Report) -> Result<()>> {
     plan: &'a ScenarioPlan,
+    /// For the simulated WAN links of each phase.
+    env: &'a Environment,
     /// Earlier repeats of the point.
     samples: &'a [Sample],
     sample: &'a mut Sample,
@@ -252,7 +257,9 @@ fn run_repeat<W: Fn(&Report) -> Result<()>>(ctx: &RepeatContext<'_>, r: &mut Rep
     for &phase in &r.plan.phases {
         anyhow::ensure!(!engine::interrupted(), "interrupted");
         r.started.push(phase);
-        let result = phases::run_phase(phase, ctx, r.state).with_context(|| format!("{} phase {phase}", ctx.prefix))?;
+        let shaped = network::enter(r.env, point, phase);
+        let result = phases::run_phase(phase, ctx, r.state);
+        let result = network::leave(r.env, shaped, result.with_context(|| format!("{} phase {phase}", ctx.prefix))?);
         r.sample.phases.extend(result);
         // One rate warning per point is enough.
         if phase == Phase::Produce

@@ -32,6 +32,9 @@ fn write_point(f: &mut fmt::Formatter<'_>, point: &PlanPoint, total: usize) -> f
         writeln!(f, "  expected load time: {}", format_secs(secs))?;
     }
     writeln!(f, "  engine:   {}", engine_line(&point.engine))?;
+    if let Some(network) = &point.network {
+        writeln!(f, "  network:  {network}")?;
+    }
     let targets: Vec<String> = (point.targets.iter()).map(|t| format!("{} {}", t.metric, t.expression())).collect();
     let targets = if targets.is_empty() { "none".to_owned() } else { targets.join("; ") };
     writeln!(f, "  targets:  {targets}")

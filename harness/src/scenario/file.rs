@@ -151,6 +151,7 @@ pub struct ScenarioFile {
     pub workload: RawWorkload,
     #[serde(default)]
     pub engine: OrderedMap<Scalar>,
+    pub network: Option<super::network::RawNetwork>,
     pub phases: Option<Vec<String>>,
     pub repeat: Option<u32>,
     #[serde(default)]

@@ -3,6 +3,7 @@
 
 use super::error::ErrorKind;
 use super::file::{OrderedMap, Scalar};
+use super::network::{self, NetworkAssignment, NetworkField, PartialNetwork};
 use super::plan::{EngineOverride, MatrixAxis, short_key};
 use super::plan::{KeyMode, MessageSize, Payload};
 use super::resolve::PartialWorkload;
@@ -22,7 +23,8 @@ pub const CODECS: &[&str] = &["zstd", "lz4", "none"];
 pub const MAX_POINTS: usize = 256;
 
 const AXIS_HINT: &str = "partitions, message_size, payload, keys, headers (each also as \
-    workload.<name>), codec, or engine.<config key> such as engine.backup.compression";
+    workload.<name>), codec, network.rtt, network.jitter, network.bandwidth, or engine.<config key> \
+    such as engine.backup.compression";
 const CODEC_HINT: &[&str] = &["zstd", "zstd-<level 1..22>", "lz4", "none"];
 
 /// What one matrix value does to a point.
@@ -39,17 +41,20 @@ pub enum Assignment {
         set: Vec<EngineOverride>,
         unset: Vec<&'static str>,
     },
+    /// A simulated network parameter.
+    Network(NetworkAssignment),
 }
 
 impl Assignment {
     /// Applies the value to a point under construction.
-    pub fn apply(&self, workload: &mut PartialWorkload, engine: &mut Vec<EngineOverride>) {
+    pub fn apply(&self, workload: &mut PartialWorkload, engine: &mut Vec<EngineOverride>, net: &mut PartialNetwork) {
         match self {
             Assignment::Partitions(n) => workload.partitions = Some(*n),
             Assignment::MessageSize(s) => workload.message_size = Some(s.clone()),
             Assignment::Payload(p) => workload.payload = Some(*p),
             Assignment::Keys(k) => workload.keys = Some(*k),
             Assignment::Headers(h) => workload.headers = Some(*h),
+            Assignment::Network(n) => n.apply(net),
             Assignment::Engine { set, unset } => {
                 engine.retain(|o| !unset.contains(&o.key.as_str()));
                 for new in set {
@@ -69,6 +74,7 @@ enum AxisKind {
     Keys,
     Headers,
     Codec,
+    Network(NetworkField),
     Engine(String),
 }
 
@@ -93,6 +99,13 @@ fn axis_kind(key: &str) -> Result<AxisKind> {
         "keys" => AxisKind::Keys,
         "headers" => AxisKind::Headers,
         "codec" if field == key => AxisKind::Codec,
+        _ if key.starts_with("network.") => match network::axis_field(key) {
+            Some(field) => AxisKind::Network(field),
+            None => {
+                let allowed = "network.rtt, network.jitter, network.bandwidth".into();
+                return Err(ErrorKind::UnknownKey { path: "matrix".into(), key: key.into(), allowed });
+            }
+        },
         _ => match key.strip_prefix("engine.") {
             Some(engine_key) => AxisKind::Engine(engine_key.to_owned()),
             None => {
@@ -158,6 +171,7 @@ fn assign(kind: &AxisKind, value: &Scalar, path: &str) -> Result<Assignment> {
         AxisKind::Keys => Assignment::Keys(values::choice(value, path, KEY_MODES)?),
         AxisKind::Headers => Assignment::Headers(values::integer(value, path, 0, MAX_HEADERS)? as u32),
         AxisKind::Codec => codec(value, path)?,
+        AxisKind::Network(field) => Assignment::Network(network::assign(*field, value, path)?),
         AxisKind::Engine(key) => {
             check_engine_value(key, value, path)?;
             let set = vec![EngineOverride { key: key.clone(), value: value.clone() }];

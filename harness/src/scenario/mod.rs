@@ -13,6 +13,7 @@ mod error;
 mod file;
 mod matrix;
 mod metric;
+mod network;
 mod plan;
 mod resolve;
 pub mod units;
@@ -25,6 +26,7 @@ pub use error::{ErrorKind, Result, ScenarioError};
 pub use file::Scalar;
 pub use matrix::{COMPRESSION_KEY, COMPRESSION_LEVEL_KEY, SEGMENT_KEY};
 pub use metric::{Comparison, GateRule, Metric, Target};
+pub use network::{Link, Network};
 pub use plan::{
     DEFAULT_SEGMENT_MAX_BYTES, EngineOverride, FULL_MIN_SECS, FULL_MIN_SEGMENTS, KeyMode, MatrixAxis, MessageSize,
     Parameter, Payload, Phase, PlanPoint, Profile, ScenarioPlan, Volume, Workload, short_key,

@@ -6,6 +6,7 @@
 
 use super::file::Scalar;
 use super::metric::{GateRule, Target};
+use super::network::Network;
 use super::units::{Rate, format_bytes, format_secs};
 use crate::warning::Warning;
 use serde::{Deserialize, Serialize};
@@ -344,6 +345,9 @@ pub struct PlanPoint {
     pub engine: Vec<EngineOverride>,
     /// Targets that apply to this point (their `when` matched).
     pub targets: Vec<Target>,
+    /// Simulated WAN conditions (`network:`); `None` runs on the plain loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
 }
 
 impl PlanPoint {

@@ -1,12 +1,13 @@
 //! Resolution: a parsed [`ScenarioFile`] plus a [`Profile`] becomes a [`ScenarioPlan`].
 //!
-//! Checks run in a fixed order (name, matrix, workload, engine, phases, profile, targets,
-//! gate), and the first failure is reported with its key path.
+//! Checks run in a fixed order (name, matrix, workload, engine, network, phases, profile,
+//! targets, gate), and the first failure is reported with its key path.
 
 use super::error::ErrorKind;
 use super::file::{OneOrMany, OrderedMap, RawProfile, RawTarget, RawVolume, RawWorkload, Scalar, ScenarioFile};
 use super::matrix::{self, Axis, SEGMENT_KEY};
 use super::metric::{GateRule, Metric, Target};
+use super::network::PartialNetwork;
 use super::plan::*;
 use super::units::{Rate, format_bytes, format_secs};
 use super::values::{self, KEY_MODES, MAX_HEADERS, MAX_PARTITIONS, PAYLOADS};
@@ -225,6 +226,7 @@ fn gate(raw: &OrderedMap<Scalar>) -> Result<Vec<GateRule>> {
 struct Common {
     base: PartialWorkload,
     engine: Vec<EngineOverride>,
+    network: PartialNetwork,
     volume: Volume,
     rate: Option<Rate>,
     seed: u64,
@@ -234,8 +236,9 @@ struct Common {
 fn point(index: usize, combo: &[usize], axes: &[Axis], common: &Common) -> Result<PlanPoint> {
     let mut workload = common.base.clone();
     let mut engine = common.engine.clone();
+    let mut network = common.network.clone();
     for (axis, &i) in axes.iter().zip(combo) {
-        axis.assignments[i].apply(&mut workload, &mut engine);
+        axis.assignments[i].apply(&mut workload, &mut engine, &mut network);
     }
     let workload = workload.finish(common.volume.clone(), common.rate, common.seed)?;
     let parameters = (axes.iter().zip(combo))
@@ -246,7 +249,7 @@ fn point(index: usize, combo: &[usize], axes: &[Axis], common: &Common) -> Resul
     };
     let targets = common.targets.iter().filter(applies).map(|t| t.target.clone()).collect();
     let label = matrix::label(axes, combo);
-    Ok(PlanPoint { index, label, parameters, workload, engine, targets })
+    Ok(PlanPoint { index, label, parameters, workload, engine, targets, network: network.finish() })
 }
 
 fn segment_bytes(point: &PlanPoint) -> u64 {
@@ -294,6 +297,7 @@ pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<Sc
     let axes = matrix::parse_axes(&file.matrix)?;
     let base = PartialWorkload::from_raw(&file.workload)?;
     let engine = engine(&file.engine)?;
+    let network = PartialNetwork::from_raw(file.network.as_ref())?;
     let phases = phases(file.phases.as_deref())?;
     let raw_profile = profile_raw(file, profile);
     let repeat = repeat(file, profile, raw_profile)?;
@@ -301,7 +305,7 @@ pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<Sc
     let targets = targets(&file.targets, &axes, &phases)?;
     let gate = gate(&file.gate)?;
     let seed = file.workload.seed.unwrap_or(DEFAULT_SEED);
-    let common = Common { base, engine, volume, rate, seed, targets };
+    let common = Common { base, engine, network, volume, rate, seed, targets };
     let points = (matrix::combinations(&axes).iter().enumerate())
         .map(|(i, combo)| point(i, combo, &axes, &common))
         .collect::<Result<Vec<_>>>()?;

@@ -307,3 +307,51 @@ fn readme_example_parses() {
     assert_eq!(plan.points.len(), 8);
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
 }
+
+#[test]
+fn network_block_resolves_with_defaults_and_matrix_axes() {
+    assert_eq!(plan(BASE).points[0].network, None, "no network block: plain loopback");
+
+    let text = with(
+        "network:\n  jitter: 2ms\n  bandwidth: 100MB/s\n  links: [s3]\nmatrix:\n  network.rtt: [0ms, 20ms, 0.1]\n",
+    );
+    let plan = plan(&text);
+    let labels: Vec<&str> = plan.points.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(labels, ["rtt=0ms", "rtt=20ms", "rtt=0.1"]);
+    let net = |i: usize| plan.points[i].network.clone().unwrap();
+    assert_eq!(net(0).rtt_ms, 0.0);
+    assert_eq!(net(1).rtt_ms, 20.0);
+    assert_eq!(net(2).rtt_ms, 100.0, "bare numbers are seconds, like every duration");
+    assert_eq!((net(1).jitter_ms, net(1).bandwidth_bytes_per_sec), (2.0, Some(100_000_000)));
+    assert_eq!(net(1).links, [Link::S3]);
+    assert!(net(1).applies_to(Link::S3) && !net(1).applies_to(Link::Kafka));
+
+    // A matrix axis alone switches the simulation on, with both links and no cap.
+    let only_axis = self::plan(&with("matrix:\n  network.bandwidth: [10MiB/s]\n"));
+    let n = only_axis.points[0].network.clone().unwrap();
+    assert_eq!((n.rtt_ms, n.bandwidth_bytes_per_sec, n.links), (0.0, Some(10 << 20), Link::ALL.to_vec()));
+    let shown = only_axis.to_string();
+    assert!(shown.contains("network:  added RTT 0 ms ± 0 ms, 10.48576 MB/s per direction on kafka, s3"), "{shown}");
+}
+
+#[test]
+fn network_errors_name_the_key() {
+    let e = err(&with("network:\n  rtt: 20\n"));
+    assert!(e.contains("network.rtt: invalid value '20' (expected a duration from 0ms to 10s"), "{e}");
+    let e = err(&with("network:\n  rtt: -5ms\n"));
+    assert!(e.contains("network.rtt: invalid value '-5ms'"), "{e}");
+    let e = err(&with("network:\n  bandwidth: 100msg/s\n"));
+    assert!(e.contains("network.bandwidth") && e.contains("byte rate"), "{e}");
+    let e = err(&with("network:\n  links: [kafka, tcp]\n"));
+    assert!(e.contains("network.links[1]: unknown value 'tcp' (expected one of kafka, s3)"), "{e}");
+    let e = err(&with("network:\n  links: [s3, s3]\n"));
+    assert!(e.contains("network.links[1]: 's3' is listed twice"), "{e}");
+    let e = err(&with("network:\n  links: []\n"));
+    assert!(e.contains("network.links"), "{e}");
+    let e = err(&with("network:\n  latency: 20ms\n"));
+    assert!(e.contains("unknown field `latency`"), "{e}");
+    let e = err(&with("matrix:\n  network.loss: [1]\n"));
+    assert!(e.contains("matrix: unknown key 'network.loss' (expected one of network.rtt"), "{e}");
+    let e = err(&with("matrix:\n  network.rtt: [20ms, 1h]\n"));
+    assert!(e.contains("matrix.network.rtt[1]: invalid value '1h'"), "{e}");
+}
