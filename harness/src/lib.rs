@@ -7,6 +7,7 @@
 //! `scenario::list` and `report::ReportWriter` touch the file system.
 #![deny(unsafe_code, rust_2018_idioms)]
 
+pub mod baseline;
 pub mod env;
 pub mod load;
 pub mod report;
