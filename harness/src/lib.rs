@@ -8,6 +8,7 @@
 //! `scenario::list`, `report::ReportWriter` and `plan`'s reader and writer touch the file system.
 #![deny(unsafe_code, rust_2018_idioms)]
 
+pub mod baseline;
 pub mod env;
 pub mod load;
 pub mod plan;

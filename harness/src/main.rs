@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use harness::baseline;
 use harness::env::{self, Environment, ExternalArgs, ExternalEnv, NativeEnv};
 use harness::load;
 use harness::runner::{self, RunOptions};
@@ -64,8 +65,50 @@ enum Command {
         /// target/debug/kbackup.
         #[arg(long, value_name = "PATH")]
         kbackup: Option<PathBuf>,
+        /// Set an engine config key at every point, over the scenario's `engine:` and
+        /// matrix values; repeatable. The report's plan records it. E.g. a deliberately
+        /// slow engine to check that the gate notices: `--set backup.compression_level=19`.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
         #[command(flatten)]
         external: ExternalFlags,
+    },
+    /// Save a report's statistics as the baseline of its scenario and profile
+    /// (`<dir>/<scenario>/<profile>.json`), to be committed and compared against.
+    Baseline {
+        #[command(subcommand)]
+        action: BaselineAction,
+    },
+    /// Compare a report with its baseline; exit 1 when a gated metric regressed.
+    ///
+    /// For each matrix point and metric: both medians, the change in percent, the
+    /// interval of the change (from both 95% confidence intervals of the median, taken
+    /// conservatively) and a verdict. A metric regresses only when its whole change
+    /// interval lies beyond its tolerance in the scenario's `gate:` block, in the
+    /// metric's worse direction. On another machine (CPU model, cores or memory differ)
+    /// only efficiency, compression ratio and peak RSS are gated.
+    ///
+    /// Exit codes: 0 no regression, 1 a gated metric regressed or was not measured,
+    /// 2 tool error (missing or unreadable baseline, scenario/profile or schema mismatch).
+    #[command(after_help = "Examples:\n  \
+        harness compare reports/quick/2026-01-31T12-00-00Z\n  \
+        harness compare reports/quick/2026-01-31T12-00-00Z --baseline old.json --json\n  \
+        harness compare REPORT_DIR --out REPORT_DIR   # also writes compare.md and compare.json")]
+    Compare {
+        /// The new run: a report directory or its report.json (a baseline file works too).
+        report: PathBuf,
+        /// The baseline. Default: <baselines dir>/<scenario>/<profile>.json.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Directory of the committed baselines.
+        #[arg(long, value_name = "DIR", default_value = "baselines")]
+        dir: PathBuf,
+        /// Print JSON instead of the Markdown table.
+        #[arg(long)]
+        json: bool,
+        /// Also write compare.md and compare.json into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Start (`up`) or stop (`down`) a native environment that outlives the command;
     /// `up` prints the `export` lines that connect a shell (and `--env external`) to it.
@@ -103,6 +146,30 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         fetch_wait_ms: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BaselineAction {
+    /// Write `<dir>/<scenario>/<profile>.json` from a report: the statistics per point
+    /// and metric (no samples), the machine fingerprint, the kbackup git sha and dates.
+    /// Refuses reports whose verification failed or that did not run every point.
+    #[command(
+        after_help = "Example:\n  harness baseline save reports/quick/2026-01-31T12-00-00Z && git add baselines/"
+    )]
+    Save {
+        /// A report directory or its report.json.
+        report: PathBuf,
+        /// Directory of the baselines.
+        #[arg(long, value_name = "DIR", default_value = "baselines")]
+        dir: PathBuf,
+    },
+}
+
+fn parse_set(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.trim().to_owned())),
+        _ => Err(format!("expected KEY=VALUE, e.g. backup.compression_level=19, got '{arg}'")),
+    }
 }
 
 /// State directory of `harness env up|down`.
@@ -203,6 +270,7 @@ struct RunArgs {
     repeat: Option<u32>,
     out: PathBuf,
     kbackup: Option<PathBuf>,
+    set: Vec<(String, String)>,
     external: ExternalFlags,
 }
 
@@ -234,6 +302,9 @@ fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunAr
     let mut plan = scenario.plan(profile)?;
     if let Some(repeat) = args.repeat {
         plan.repeat = repeat;
+    }
+    for (key, value) in &args.set {
+        plan.override_engine(key, scenario::Scalar::from_text(value));
     }
     if args.dry_run {
         write!(out, "{plan}")?;
@@ -291,6 +362,53 @@ fn env_command(out: &mut impl Write, action: EnvAction, state_dir: &Path) -> Res
     Ok(ExitCode::SUCCESS)
 }
 
+fn save_baseline(out: &mut impl Write, report: &Path, dir: &Path) -> Result<ExitCode> {
+    let report = baseline::read_report(report)?;
+    let saved_at = harness::report::rfc3339_utc(std::time::SystemTime::now());
+    let saved = baseline::Baseline::from_report(&report, saved_at)?;
+    let path = baseline::default_path(dir, &saved.scenario.name, saved.scenario.profile);
+    let mut bytes = serde_json::to_vec_pretty(&saved)?;
+    bytes.push(b'\n');
+    baseline::write_file(&path, &bytes)?;
+    let repeats = report.scenario.plan.repeat;
+    if repeats < harness::warning::RECOMMENDED_REPEATS {
+        eprintln!("warning: {repeats} repeat(s) per point: comparisons against this baseline will be coarse");
+    }
+    if !report.passed {
+        eprintln!("warning: the run missed some targets; saved anyway (its integrity checks passed)");
+    }
+    writeln!(out, "{}", path.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compare(
+    out: &mut impl Write,
+    report: &Path,
+    baseline_file: Option<&Path>,
+    dir: &Path,
+    json: bool,
+    out_dir: Option<&Path>,
+) -> Result<ExitCode> {
+    let new = baseline::read_statistics(report)?;
+    let base_path = baseline_file
+        .map(Path::to_owned)
+        .unwrap_or_else(|| baseline::default_path(dir, &new.scenario.name, new.scenario.profile));
+    let base: baseline::Statistics = baseline::read_baseline(&base_path)?.into();
+    let result = baseline::compare(&new, &base, &new.scenario.plan.gate)?;
+    let markdown = baseline::compare_markdown(&result);
+    let json_bytes = baseline::compare_json(&result)?;
+    if let Some(dir) = out_dir {
+        baseline::write_file(&dir.join("compare.md"), markdown.as_bytes())?;
+        baseline::write_file(&dir.join("compare.json"), &json_bytes)?;
+    }
+    if json {
+        out.write_all(&json_bytes)?
+    } else {
+        out.write_all(markdown.as_bytes())?
+    }
+    Ok(if result.regressed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
 /// Ctrl-C / SIGTERM: stop the native services this process started, then exit 130.
 /// (Destructors do not run when a signal ends the process.)
 fn install_signal_handler() {
@@ -319,8 +437,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = io::stdout().lock();
     match cli.command {
         Command::List => list(&mut out, &dir),
-        Command::Scenario { scenario, profile, dry_run, env, repeat, out: out_dir, kbackup, external } => {
-            let args = RunArgs { dry_run, env, repeat, out: out_dir, kbackup, external };
+        Command::Scenario { scenario, profile, dry_run, env, repeat, out: out_dir, kbackup, set, external } => {
+            let args = RunArgs { dry_run, env, repeat, out: out_dir, kbackup, set, external };
             if !dry_run {
                 install_signal_handler();
             }
@@ -328,6 +446,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Env { action, state_dir } => env_command(&mut out, action, &state_dir),
         Command::Plan(args) => plan_cli::run(&mut out, args),
+        Command::Baseline { action: BaselineAction::Save { report, dir } } => save_baseline(&mut out, &report, &dir),
+        Command::Compare { report, baseline, dir, json, out: out_dir } => {
+            compare(&mut out, &report, baseline.as_deref(), &dir, json, out_dir.as_deref())
+        }
         Command::Produce { target, volume, message_size, payload, seed } => {
             let bytes = harness::scenario::parse_size(&volume).map_err(anyhow::Error::msg)?;
             let payload: load::Payload = payload.parse().map_err(anyhow::Error::msg)?;

@@ -22,6 +22,7 @@ mod wan_tests;
 pub use derive::{derive_metrics, evaluate_targets, sample_metrics, summarize};
 pub use json::JsonExporter;
 pub use markdown::MarkdownExporter;
+pub(crate) use markdown::num;
 pub use model::*;
 pub use svg::{SvgChart, SvgExporter};
 pub use writer::{ReportWriter, rfc3339_utc, utc_timestamp};

@@ -34,6 +34,20 @@ impl fmt::Display for Scalar {
     }
 }
 
+impl Scalar {
+    /// A value typed on the command line (`--set key=value`): `true`/`false`, a whole
+    /// number, a number with a fraction, else the text itself, as YAML would read it.
+    pub fn from_text(text: &str) -> Scalar {
+        match text {
+            "true" => Scalar::Bool(true),
+            "false" => Scalar::Bool(false),
+            _ => (text.parse().map(Scalar::Int))
+                .or_else(|_| text.parse().map(Scalar::Float))
+                .unwrap_or_else(|_| Scalar::Str(text.to_owned())),
+        }
+    }
+}
+
 struct ScalarVisitor;
 
 impl Visitor<'_> for ScalarVisitor {

@@ -397,4 +397,15 @@ impl ScenarioPlan {
     pub fn has_axis(&self, key: &str) -> bool {
         self.matrix.iter().any(|a| a.key == key || short_key(&a.key) == key)
     }
+
+    /// Sets an engine config key at every point, replacing the scenario's and the
+    /// matrix's value (`harness scenario --set`). The plan, and so the report, records it.
+    pub fn override_engine(&mut self, key: &str, value: Scalar) {
+        for point in &mut self.points {
+            match point.engine.iter_mut().find(|o| o.key == key) {
+                Some(existing) => existing.value = value.clone(),
+                None => point.engine.push(EngineOverride { key: key.to_owned(), value: value.clone() }),
+            }
+        }
+    }
 }
