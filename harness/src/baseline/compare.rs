@@ -32,8 +32,13 @@ use serde::{Deserialize, Serialize};
 /// Metrics that mean the same on any machine: ratios against a bare client measured in
 /// the same run, the compression ratio, and memory (which depends on the engine's
 /// buffers, not on CPU speed). Only these are gated when the fingerprints differ.
-pub const MACHINE_INDEPENDENT: [Metric; 4] =
-    [Metric::EfficiencyBackup, Metric::EfficiencyRestore, Metric::CompressionRatio, Metric::PeakRssMb];
+pub const MACHINE_INDEPENDENT: [Metric; 5] = [
+    Metric::EfficiencyBackup,
+    Metric::EfficiencyRestore,
+    Metric::EfficiencyStorage,
+    Metric::CompressionRatio,
+    Metric::PeakRssMb,
+];
 
 /// Outcome for one metric at one point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,6 +17,11 @@ pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
     let backup_engine = sample.engine(Phase::Backup);
     let raw_consume = sample.raw_consume_mb_s();
     let raw_produce = sample.raw_produce_mb_s();
+    let raw_put = sample.phase(Phase::RawPut).map(|p| p.mb_s);
+    // What backup pushed to storage per second (compressed), to compare with raw-put.
+    let stored_mb_s = backup
+        .zip(backup_engine.and_then(|e| e.stored_bytes))
+        .and_then(|(phase, stored)| (phase.duration_secs > 0.0).then(|| stored as f64 / 1e6 / phase.duration_secs));
     let ratio = |num: Option<f64>, den: Option<f64>| num.zip(den.filter(|d| *d > 0.0)).map(|(n, d)| n / d);
     // The memory target is about the backup; restore's footprint is reported per phase.
     let peak_rss = backup_engine.map(|e| e.peak_rss_bytes);
@@ -41,6 +46,8 @@ pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
         (Metric::CpuSecondsPerGb, cpu_per_gb),
         (Metric::RawConsumeMbS, raw_consume),
         (Metric::RawProduceMbS, raw_produce),
+        (Metric::RawPutMbS, raw_put),
+        (Metric::EfficiencyStorage, ratio(stored_mb_s, raw_put)),
     ];
     (candidates.into_iter())
         .filter_map(|(metric, value)| value.filter(|v| v.is_finite()).map(|v| (metric, v)))

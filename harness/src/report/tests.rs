@@ -64,6 +64,7 @@ fn round_sample() -> Sample {
             PhaseResult::new(Phase::Produce, 100_000_000, 1000, 0.8),
             PhaseResult::new(Phase::RawConsume, 100_000_000, 1000, 0.8),
             backup,
+            PhaseResult::new(Phase::RawPut, 50_000_000, 0, 1.0),
             PhaseResult::new(Phase::RawProduce, 100_000_000, 1000, 1.6),
             restore,
         ],
@@ -89,6 +90,9 @@ fn derived_metrics_from_round_numbers() {
     // 2 CPU seconds for 0.1 GB.
     assert_eq!(get(Metric::CpuSecondsPerGb), 20.0);
     assert_eq!(get(Metric::RawConsumeMbS), 125.0);
+    // Backup stored 25 MB in its 1 s data phase; storage took 50 MB/s of incompressible bytes.
+    assert_eq!(get(Metric::RawPutMbS), 50.0);
+    assert_eq!(get(Metric::EfficiencyStorage), 0.5);
     assert_eq!(metrics.len(), Metric::ALL.len());
 }
 

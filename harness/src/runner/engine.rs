@@ -36,6 +36,17 @@ pub struct RunSummary {
     pub checkpoint_latency_ms: Option<Latency>,
 }
 
+/// `kbackup probe-storage --json` output (the fields the harness uses).
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProbeReport {
+    /// Concurrent uploads.
+    pub streams: usize,
+    /// Bytes uploaded.
+    pub bytes: u64,
+    /// Seconds from the first byte to the last object completed.
+    pub duration_secs: f64,
+}
+
 /// The engine's latency summary.
 #[derive(Clone, Copy, Debug, Deserialize)]
 pub struct Latency {

@@ -11,7 +11,7 @@ use anyhow::Result;
 /// ceilings. Loading the topic and verifying it run at loopback speed, so a slow link
 /// costs only the minutes it is meant to measure.
 pub fn pays_network(phase: Phase) -> bool {
-    matches!(phase, Phase::Backup | Phase::Restore | Phase::RawConsume | Phase::RawProduce)
+    matches!(phase, Phase::Backup | Phase::Restore | Phase::RawConsume | Phase::RawProduce | Phase::RawPut)
 }
 
 /// A `network:` plan needs the proxies only the native environment can put in place

@@ -130,6 +130,7 @@ fn progress(ctx: &RepeatContext<'_>, state: &RepeatState, phase: Phase) -> Phase
         Phase::Produce => (load_params(ctx.point).ok().and_then(|p| p.limits.bytes), Counter::Live(&load::LIVE_BYTES)),
         Phase::RawConsume | Phase::RawProduce => (produced, Counter::Live(&load::LIVE_BYTES)),
         Phase::Backup | Phase::Restore => (produced, Counter::Live(&engine::LIVE_BYTES)),
+        Phase::RawPut => (None, Counter::None),
         Phase::Verify => (None, Counter::None),
     };
     PhaseProgress::start(&format!("{} {}", ctx.prefix, phase.as_str()), total, counter)
@@ -218,6 +219,7 @@ fn measure_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
             }
             Ok((Some(result), extra))
         }
+        Phase::RawPut => raw_put(ctx, state, partitions),
         Phase::Verify => {
             let config = engine::write_config(job)?;
             let args = ["verify", "--against", job.restored_topic, "--topic", job.topic];
@@ -240,6 +242,35 @@ fn measure_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
             Ok((Some(result), verdict.to_owned()))
         }
     }
+}
+
+/// `kbackup probe-storage` of as many bytes as the backup stored (at least 16 MiB), one
+/// stream per partition, as a backup uploads one segment per partition at once.
+fn raw_put(ctx: &RepeatContext<'_>, state: &mut RepeatState, partitions: i32) -> Result<Measured> {
+    let job = &ctx.job;
+    let wanted = (state.backup.as_ref().map(|b| b.stored_bytes))
+        .or_else(|| state.produced.map(|p| p.bytes))
+        .unwrap_or(64 << 20)
+        .max(16 << 20);
+    let config = engine::write_config(job)?;
+    let (size, streams) = (wanted.to_string(), partitions.max(1).to_string());
+    let args = ["probe-storage", "--size", size.as_str(), "--streams", streams.as_str()];
+    let run = engine::run_kbackup(job, &config, "raw-put", &args)?;
+    if run.code != Some(0) {
+        state.failures.push(format!(
+            "kbackup probe-storage failed ({}); log {}:\n{}",
+            run.exit(),
+            run.log.display(),
+            run.log_tail()
+        ));
+        return Ok((None, String::new()));
+    }
+    let probe: engine::ProbeReport = run.parse("probe-storage")?;
+    let result = PhaseResult::new(Phase::RawPut, probe.bytes, 0, probe.duration_secs);
+    Ok((
+        Some(result),
+        format!(" ({} stream(s), process peak RSS {:.0} MB)", probe.streams, run.metrics.peak_rss_bytes as f64 / 1e6),
+    ))
 }
 
 impl RepeatState {

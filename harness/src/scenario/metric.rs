@@ -35,11 +35,15 @@ pub enum Metric {
     RawConsumeMbS,
     /// Throughput of a bare producer writing the same data (the ceiling for restore).
     RawProduceMbS,
+    /// Incompressible uploads through the engine's store writer (the storage ceiling for backup).
+    RawPutMbS,
+    /// Backup's stored (compressed) MB/s / raw-put MB/s: how much of the storage path backup uses.
+    EfficiencyStorage,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
         Metric::BackupMbS,
         Metric::BackupMbSPerPartition,
         Metric::RestoreMbS,
@@ -51,6 +55,8 @@ impl Metric {
         Metric::CpuSecondsPerGb,
         Metric::RawConsumeMbS,
         Metric::RawProduceMbS,
+        Metric::RawPutMbS,
+        Metric::EfficiencyStorage,
     ];
 
     /// The name used in scenario files and reports.
@@ -67,6 +73,8 @@ impl Metric {
             Metric::CpuSecondsPerGb => "cpu_seconds_per_gb",
             Metric::RawConsumeMbS => "raw_consume_mb_s",
             Metric::RawProduceMbS => "raw_produce_mb_s",
+            Metric::RawPutMbS => "raw_put_mb_s",
+            Metric::EfficiencyStorage => "efficiency_storage",
         }
     }
 
@@ -79,12 +87,12 @@ impl Metric {
     pub fn unit(self) -> &'static str {
         match self {
             Metric::BackupMbS | Metric::RestoreMbS => "MB/s",
-            Metric::RawConsumeMbS | Metric::RawProduceMbS => "MB/s",
+            Metric::RawConsumeMbS | Metric::RawProduceMbS | Metric::RawPutMbS => "MB/s",
             Metric::BackupMbSPerPartition => "MB/s/partition",
             Metric::CheckpointP99Ms => "ms",
             Metric::PeakRssMb => "MB",
             Metric::CompressionRatio => "x",
-            Metric::EfficiencyBackup | Metric::EfficiencyRestore => "ratio",
+            Metric::EfficiencyBackup | Metric::EfficiencyRestore | Metric::EfficiencyStorage => "ratio",
             Metric::CpuSecondsPerGb => "CPU s/GB",
         }
     }
@@ -109,6 +117,8 @@ impl Metric {
             Metric::EfficiencyRestore => &[Phase::RawProduce, Phase::Restore],
             Metric::RawConsumeMbS => &[Phase::RawConsume],
             Metric::RawProduceMbS => &[Phase::RawProduce],
+            Metric::RawPutMbS => &[Phase::RawPut],
+            Metric::EfficiencyStorage => &[Phase::Backup, Phase::RawPut],
         }
     }
 

@@ -74,6 +74,9 @@ pub enum Phase {
     RawConsume,
     /// `kbackup backup` of the topic.
     Backup,
+    /// `kbackup probe-storage`: incompressible uploads through the engine's own store writer,
+    /// as many streams as partitions: the storage ceiling for backup.
+    RawPut,
     /// Bare producer writes the same data: the ceiling for restore.
     RawProduce,
     /// `kbackup restore` into a fresh topic.
@@ -84,8 +87,15 @@ pub enum Phase {
 
 impl Phase {
     /// All phases, in their natural order.
-    pub const ALL: [Phase; 6] =
-        [Phase::Produce, Phase::RawConsume, Phase::Backup, Phase::RawProduce, Phase::Restore, Phase::Verify];
+    pub const ALL: [Phase; 7] = [
+        Phase::Produce,
+        Phase::RawConsume,
+        Phase::Backup,
+        Phase::RawPut,
+        Phase::RawProduce,
+        Phase::Restore,
+        Phase::Verify,
+    ];
 
     /// The name used in scenario files.
     pub fn as_str(self) -> &'static str {
@@ -93,6 +103,7 @@ impl Phase {
             Phase::Produce => "produce",
             Phase::RawConsume => "raw-consume",
             Phase::Backup => "backup",
+            Phase::RawPut => "raw-put",
             Phase::RawProduce => "raw-produce",
             Phase::Restore => "restore",
             Phase::Verify => "verify",
@@ -102,7 +113,8 @@ impl Phase {
     /// Phases that must run earlier for this one to have something to work on.
     pub fn prerequisites(self) -> &'static [Phase] {
         match self {
-            Phase::Produce | Phase::RawProduce => &[],
+            // raw-put uploads as much as the backup stored, or the produced volume without one.
+            Phase::Produce | Phase::RawProduce | Phase::RawPut => &[],
             Phase::RawConsume | Phase::Backup => &[Phase::Produce],
             Phase::Restore => &[Phase::Backup],
             Phase::Verify => &[Phase::Restore],
