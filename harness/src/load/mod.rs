@@ -1,8 +1,15 @@
-//! Load generation and raw limits: an rdkafka producer that writes synthetic payloads with a
+//! Load generation and raw limits: an rdkafka producer that writes synthetic records with a
 //! known compressibility, and a plain consumer that only reads, so the engine's speed can be set
-//! against what the broker delivers to any client.
+//! against what the broker delivers to any client. What the records hold is decided in
+//! [`record`] and the payload modules; this module only moves them.
 
+pub mod avro;
 mod payload;
+pub mod precompressed;
+pub mod protobuf;
+mod record;
+mod rng;
+mod size;
 
 use std::time::{Duration, Instant};
 
@@ -13,17 +20,21 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::Headers as _;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
 
 pub use payload::{Payload, PayloadGenerator};
+pub use record::{GeneratedRecord, KeyMode, LoadSpec, MessageSize, RecordGenerator, content_type};
+pub use rng::Rng;
 
 /// Bytes and time of one load or read phase, measured in that run.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Throughput {
     /// Records.
     pub records: u64,
-    /// Key + value bytes.
+    /// Key + value + header bytes.
     pub bytes: u64,
     /// Wall-clock seconds.
     pub secs: f64,
@@ -52,13 +63,13 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Resu
 /// reached; at least one of `bytes`, `messages` and `duration` must be set.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Limits {
-    /// Key + value bytes.
+    /// Key + value + header bytes.
     pub bytes: Option<u64>,
     /// Records.
     pub messages: Option<u64>,
     /// Wall-clock time.
     pub duration: Option<Duration>,
-    /// Throttle: key + value bytes per second.
+    /// Throttle: key + value + header bytes per second.
     pub bytes_per_sec: Option<f64>,
     /// Throttle: records per second.
     pub messages_per_sec: Option<f64>,
@@ -77,7 +88,7 @@ pub fn produce(
     topic: &str,
     partitions: i32,
     total_bytes: u64,
-    generator: &mut PayloadGenerator,
+    generator: &mut RecordGenerator,
 ) -> Result<Throughput, KafkaError> {
     produce_with(bootstrap, topic, partitions, Limits::bytes(total_bytes), generator)
 }
@@ -89,7 +100,7 @@ pub fn produce_with(
     topic: &str,
     partitions: i32,
     limits: Limits,
-    generator: &mut PayloadGenerator,
+    generator: &mut RecordGenerator,
 ) -> Result<Throughput, KafkaError> {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -119,9 +130,13 @@ pub fn produce_with(
             std::thread::sleep(Duration::from_secs_f64(ahead.min(0.1)));
             continue;
         }
-        let (key, value) = generator.next_record();
+        let generated = generator.next_record();
         let partition = (records % partitions as u64) as i32;
-        let mut record = BaseRecord::to(topic).partition(partition).key(key.as_bytes()).payload(value.as_slice());
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(partition).payload(generated.value.as_slice());
+        record.key = generated.key.as_deref();
+        if !generated.headers.is_empty() {
+            record = record.headers(owned_headers(&generated.headers));
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -133,10 +148,16 @@ pub fn produce_with(
             }
         }
         records += 1;
-        bytes += (key.len() + value.len()) as u64;
+        bytes += generated.bytes();
     }
     producer.flush(Duration::from_secs(600))?;
     Ok(Throughput::new(records, bytes, started.elapsed().as_secs_f64()))
+}
+
+fn owned_headers(headers: &[(String, Vec<u8>)]) -> OwnedHeaders {
+    (headers.iter()).fold(OwnedHeaders::new_with_capacity(headers.len()), |all, (key, value)| {
+        all.insert(Header { key, value: Some(value) })
+    })
 }
 
 /// Reads every partition from the beginning to its end with one plain consumer per partition
@@ -186,7 +207,8 @@ fn consume_partition(
         match consumer.poll(Duration::from_secs(30)) {
             Some(Ok(m)) => {
                 records += 1;
-                bytes += (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len)) as u64;
+                let headers: usize = m.headers().map_or(0, |h| h.iter().map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len)).sum());
+                bytes += (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len) + headers) as u64;
             }
             Some(Err(KafkaError::PartitionEOF(_))) => return Ok((records, bytes)),
             Some(Err(e)) => return Err(e),

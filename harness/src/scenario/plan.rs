@@ -164,6 +164,17 @@ impl Payload {
     }
 }
 
+impl FromStr for Payload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let table = super::values::PAYLOADS;
+        table.iter().find(|(name, _)| *name == s).map(|(_, p)| *p).ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            format!("unknown payload '{s}' (expected one of {})", names.join(", "))
+        })
+    }
+}
+
 impl fmt::Display for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
