@@ -5,8 +5,8 @@
 
 use std::sync::OnceLock;
 
-use apache_avro::types::Value;
 use apache_avro::Schema;
+use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 
 use super::payload::{CITIES, EPOCH_MS, WORDS};

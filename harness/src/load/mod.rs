@@ -18,10 +18,10 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::message::Headers as _;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::message::Headers as _;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
 
@@ -93,8 +93,15 @@ pub fn produce(
     produce_with(bootstrap, topic, partitions, Limits::bytes(total_bytes), generator)
 }
 
+/// Records the generator thread may run ahead of the producer: enough to keep the
+/// producer busy while the generator is descheduled, little memory at 1 KiB records.
+const GENERATED_AHEAD: usize = 1024;
+
 /// Produces round-robin over the partitions until a limit in `limits` is reached,
-/// throttled to its rates; returns the achieved rate.
+/// throttled to its rates; returns the achieved rate. Records are made on a thread of their
+/// own, so costly payloads (Avro, precompressed) and sending overlap; librdkafka's threads do
+/// the network I/O. The generator runs up to [`GENERATED_AHEAD`] records past the last one
+/// sent, so its state afterwards is not "just after the last record produced".
 pub fn produce_with(
     bootstrap: &str,
     topic: &str,
@@ -110,6 +117,24 @@ pub fn produce_with(
         .set("message.max.bytes", "16777216")
         .set("queue.buffering.max.kbytes", "262144")
         .create()?;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<GeneratedRecord>(GENERATED_AHEAD);
+        // Stops when the receiver is dropped below.
+        scope.spawn(move || while tx.send(generator.next_record()).is_ok() {});
+        let result = send_until(&producer, topic, partitions, limits, &rx);
+        drop(rx);
+        result
+    })
+}
+
+/// The send loop of [`produce_with`].
+fn send_until(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    partitions: i32,
+    limits: Limits,
+    records_in: &std::sync::mpsc::Receiver<GeneratedRecord>,
+) -> Result<Throughput, KafkaError> {
     let started = Instant::now();
     let (mut records, mut bytes) = (0u64, 0u64);
     let done = |records: u64, bytes: u64| {
@@ -130,7 +155,7 @@ pub fn produce_with(
             std::thread::sleep(Duration::from_secs_f64(ahead.min(0.1)));
             continue;
         }
-        let generated = generator.next_record();
+        let generated = records_in.recv().expect("the generator thread runs until the receiver is dropped");
         let partition = (records % partitions as u64) as i32;
         let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(partition).payload(generated.value.as_slice());
         record.key = generated.key.as_deref();
@@ -207,7 +232,8 @@ fn consume_partition(
         match consumer.poll(Duration::from_secs(30)) {
             Some(Ok(m)) => {
                 records += 1;
-                let headers: usize = m.headers().map_or(0, |h| h.iter().map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len)).sum());
+                let headers: usize =
+                    m.headers().map_or(0, |h| h.iter().map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len)).sum());
                 bytes += (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len) + headers) as u64;
             }
             Some(Err(KafkaError::PartitionEOF(_))) => return Ok((records, bytes)),

@@ -177,7 +177,11 @@ mod tests {
 
     #[test]
     fn bytes_count_key_value_and_headers() {
-        let r = GeneratedRecord { key: Some(b"ab".to_vec()), value: vec![0; 10], headers: vec![("xyz".into(), b"1234".to_vec())] };
+        let r = GeneratedRecord {
+            key: Some(b"ab".to_vec()),
+            value: vec![0; 10],
+            headers: vec![("xyz".into(), b"1234".to_vec())],
+        };
         assert_eq!(r.bytes(), 2 + 10 + 3 + 4);
     }
 

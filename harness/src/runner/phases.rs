@@ -323,7 +323,10 @@ mod tests {
         let w = "  message_size: {lognormal: {median: 2KiB, sigma: 1.5, min: 1KiB, max: 5MiB}}\n  payload: avro\n  \
                  keys: sequential\n  headers: 3\n  duration: 30s\n  rate: 10MB/s\n  seed: 9\n";
         let p = load_params(&point(w)).unwrap();
-        assert_eq!((p.spec.payload, p.spec.keys, p.spec.headers, p.spec.seed), (Payload::Avro, KeyMode::Sequential, 3, 9));
+        assert_eq!(
+            (p.spec.payload, p.spec.keys, p.spec.headers, p.spec.seed),
+            (Payload::Avro, KeyMode::Sequential, 3, 9)
+        );
         let size = MessageSize::Lognormal { median_bytes: 2048, sigma: 1.5, min_bytes: 1024, max_bytes: 5 << 20 };
         assert_eq!(p.spec.message_size, size);
         assert_eq!(p.limits.duration, Some(Duration::from_secs(30)));
