@@ -130,8 +130,8 @@ enum Command {
         volume: String,
         /// Approximate value size in bytes.
         #[arg(long, default_value_t = 1024)]
-        message_size: usize,
-        /// json, text or random.
+        message_size: u64,
+        /// json, text, avro, protobuf, random or precompressed (see scenarios/README.md).
         #[arg(long, default_value = "json")]
         payload: String,
         /// Seed for deterministic data.
@@ -457,7 +457,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime
                 .block_on(load::create_topic(&target.bootstrap, &target.topic, target.partitions))
                 .with_context(|| format!("creating topic '{}'", target.topic))?;
-            let mut generator = load::PayloadGenerator::new(payload, message_size, seed);
+            let mut generator = load::RecordGenerator::new(load::LoadSpec::fixed(payload, message_size, seed));
             let rate = load::produce(&target.bootstrap, &target.topic, target.partitions, bytes, &mut generator)
                 .with_context(|| format!("producing to '{}'", target.topic))?;
             writeln!(out, "{}", serde_json::to_string(&rate)?)?;

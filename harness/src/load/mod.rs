@@ -1,8 +1,15 @@
-//! Load generation and raw limits: an rdkafka producer that writes synthetic payloads with a
+//! Load generation and raw limits: an rdkafka producer that writes synthetic records with a
 //! known compressibility, and a plain consumer that only reads, so the engine's speed can be set
-//! against what the broker delivers to any client.
+//! against what the broker delivers to any client. What the records hold is decided in
+//! [`record`] and the payload modules; this module only moves them.
 
+pub mod avro;
 mod payload;
+pub mod precompressed;
+pub mod protobuf;
+mod record;
+mod rng;
+mod size;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,12 +19,16 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::message::Headers as _;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde::Serialize;
 
 pub use payload::{Payload, PayloadGenerator};
+pub use record::{GeneratedRecord, KeyMode, LoadSpec, MessageSize, RecordGenerator, content_type};
+pub use rng::Rng;
 
 /// Key + value bytes produced or consumed so far by this process, for live progress bars
 /// only (concurrent runs share it); the figures in results come from [`Throughput`].
@@ -28,7 +39,7 @@ pub static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 pub struct Throughput {
     /// Records.
     pub records: u64,
-    /// Key + value bytes.
+    /// Key + value + header bytes.
     pub bytes: u64,
     /// Wall-clock seconds.
     pub secs: f64,
@@ -57,13 +68,13 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Resu
 /// reached; at least one of `bytes`, `messages` and `duration` must be set.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Limits {
-    /// Key + value bytes.
+    /// Key + value + header bytes.
     pub bytes: Option<u64>,
     /// Records.
     pub messages: Option<u64>,
     /// Wall-clock time.
     pub duration: Option<Duration>,
-    /// Throttle: key + value bytes per second.
+    /// Throttle: key + value + header bytes per second.
     pub bytes_per_sec: Option<f64>,
     /// Throttle: records per second.
     pub messages_per_sec: Option<f64>,
@@ -82,19 +93,26 @@ pub fn produce(
     topic: &str,
     partitions: i32,
     total_bytes: u64,
-    generator: &mut PayloadGenerator,
+    generator: &mut RecordGenerator,
 ) -> Result<Throughput, KafkaError> {
     produce_with(bootstrap, topic, partitions, Limits::bytes(total_bytes), generator)
 }
 
+/// Records the generator thread may run ahead of the producer: enough to keep the
+/// producer busy while the generator is descheduled, little memory at 1 KiB records.
+const GENERATED_AHEAD: usize = 1024;
+
 /// Produces round-robin over the partitions until a limit in `limits` is reached,
-/// throttled to its rates; returns the achieved rate.
+/// throttled to its rates; returns the achieved rate. Records are made on a thread of their
+/// own, so costly payloads (Avro, precompressed) and sending overlap; librdkafka's threads do
+/// the network I/O. The generator runs up to [`GENERATED_AHEAD`] records past the last one
+/// sent, so its state afterwards is not "just after the last record produced".
 pub fn produce_with(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
     limits: Limits,
-    generator: &mut PayloadGenerator,
+    generator: &mut RecordGenerator,
 ) -> Result<Throughput, KafkaError> {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -104,6 +122,24 @@ pub fn produce_with(
         .set("message.max.bytes", "16777216")
         .set("queue.buffering.max.kbytes", "262144")
         .create()?;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<GeneratedRecord>(GENERATED_AHEAD);
+        // Stops when the receiver is dropped below.
+        scope.spawn(move || while tx.send(generator.next_record()).is_ok() {});
+        let result = send_until(&producer, topic, partitions, limits, &rx);
+        drop(rx);
+        result
+    })
+}
+
+/// The send loop of [`produce_with`].
+fn send_until(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    partitions: i32,
+    limits: Limits,
+    records_in: &std::sync::mpsc::Receiver<GeneratedRecord>,
+) -> Result<Throughput, KafkaError> {
     let started = Instant::now();
     let (mut records, mut bytes) = (0u64, 0u64);
     let done = |records: u64, bytes: u64| {
@@ -124,9 +160,13 @@ pub fn produce_with(
             std::thread::sleep(Duration::from_secs_f64(ahead.min(0.1)));
             continue;
         }
-        let (key, value) = generator.next_record();
+        let generated = records_in.recv().expect("the generator thread runs until the receiver is dropped");
         let partition = (records % partitions as u64) as i32;
-        let mut record = BaseRecord::to(topic).partition(partition).key(key.as_bytes()).payload(value.as_slice());
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(partition).payload(generated.value.as_slice());
+        record.key = generated.key.as_deref();
+        if !generated.headers.is_empty() {
+            record = record.headers(owned_headers(&generated.headers));
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -138,11 +178,18 @@ pub fn produce_with(
             }
         }
         records += 1;
-        bytes += (key.len() + value.len()) as u64;
-        LIVE_BYTES.fetch_add((key.len() + value.len()) as u64, Ordering::Relaxed);
+        let size = generated.bytes();
+        bytes += size;
+        LIVE_BYTES.fetch_add(size, Ordering::Relaxed);
     }
     producer.flush(Duration::from_secs(600))?;
     Ok(Throughput::new(records, bytes, started.elapsed().as_secs_f64()))
+}
+
+fn owned_headers(headers: &[(String, Vec<u8>)]) -> OwnedHeaders {
+    (headers.iter()).fold(OwnedHeaders::new_with_capacity(headers.len()), |all, (key, value)| {
+        all.insert(Header { key, value: Some(value) })
+    })
 }
 
 /// Reads every partition from the beginning to its end with one plain consumer per partition
@@ -192,7 +239,9 @@ fn consume_partition(
         match consumer.poll(Duration::from_secs(30)) {
             Some(Ok(m)) => {
                 records += 1;
-                let size = (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len)) as u64;
+                let headers: usize =
+                    m.headers().map_or(0, |h| h.iter().map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len)).sum());
+                let size = (m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len) + headers) as u64;
                 bytes += size;
                 LIVE_BYTES.fetch_add(size, Ordering::Relaxed);
             }

@@ -141,10 +141,6 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
     // 1 + index of the last point that got a rate warning (0: none).
     let mut repeat_rate_warned = 0;
     for point in &plan.points {
-        let params = phases::load_params(point)?;
-        for note in &params.notes {
-            eprintln!("[{}] note: {note}", point.label);
-        }
         let mut samples: Vec<Sample> = Vec::new();
         for repeat in 0..plan.repeat {
             let names = Names::new(&plan.name, started, n);

@@ -2,10 +2,10 @@
 //! checks that decide whether the repeat's data made it through intact.
 
 use super::engine::{self, Comparison, EngineJob, RunSummary};
-use crate::load::{self, PayloadGenerator, Throughput};
+use crate::load::{self, RecordGenerator, Throughput};
 use crate::progress::{Counter, PhaseProgress};
 use crate::report::{PhaseResult, Verification};
-use crate::scenario::{MessageSize, Payload, Phase, PlanPoint, Rate, Volume};
+use crate::scenario::{Phase, PlanPoint, Rate, Volume};
 use crate::warning::Warning;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -43,43 +43,22 @@ pub struct RepeatState {
 /// How the load generator is driven for a workload.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadParams {
-    /// Generator payload.
-    pub payload: load::Payload,
-    /// Value size in bytes.
-    pub message_size: usize,
+    /// What to generate.
+    pub spec: load::LoadSpec,
     /// When production stops and how fast it may go.
     pub limits: load::Limits,
-    /// Where the generator only approximates the workload.
-    pub notes: Vec<String>,
 }
 
-/// Maps a workload onto the load generator, noting what it can only approximate.
+/// Maps a workload onto the load generator.
 pub fn load_params(point: &PlanPoint) -> Result<LoadParams> {
     let w = &point.workload;
-    let mut notes = Vec::new();
-    let payload = match w.payload {
-        Payload::Json => load::Payload::Json,
-        Payload::Text => load::Payload::Text,
-        Payload::Random => load::Payload::Random,
-        // A stand-in would put the wrong label on a compression ratio, so refuse instead.
-        Payload::Precompressed | Payload::Avro | Payload::Protobuf => anyhow::bail!(
-            "payload '{}' has no generator yet (json, text and random do); remove it from the scenario",
-            w.payload
-        ),
+    let spec = load::LoadSpec {
+        payload: w.payload,
+        message_size: w.message_size.clone(),
+        keys: w.keys,
+        headers: w.headers,
+        seed: w.seed,
     };
-    let message_size = match &w.message_size {
-        MessageSize::Fixed { bytes } => *bytes,
-        MessageSize::Lognormal { median_bytes, .. } => {
-            notes.push("lognormal message sizes generated at their median".to_owned());
-            *median_bytes
-        }
-    };
-    if w.keys != crate::scenario::KeyMode::Random {
-        notes.push(format!("keys '{}' generated as random keys", w.keys));
-    }
-    if w.headers > 0 {
-        notes.push(format!("{} headers per record not generated", w.headers));
-    }
     let mut limits = match w.volume {
         Volume::Bytes(b) => load::Limits::bytes(b),
         Volume::Messages(m) => load::Limits { messages: Some(m), ..Default::default() },
@@ -93,8 +72,7 @@ pub fn load_params(point: &PlanPoint) -> Result<LoadParams> {
         Some(Rate::MessagesPerSec(r)) => limits.messages_per_sec = Some(r as f64),
         None => {}
     }
-    let message_size = usize::try_from(message_size).context("message size")?;
-    Ok(LoadParams { payload, message_size, limits, notes })
+    Ok(LoadParams { spec, limits })
 }
 
 fn report_line(prefix: &str, phase: Phase, result: &PhaseResult, extra: &str) {
@@ -117,7 +95,7 @@ fn produce_to(ctx: &RepeatContext<'_>, topic: &str, limits: Option<load::Limits>
     ctx.runtime
         .block_on(load::create_topic(bootstrap, topic, partitions))
         .with_context(|| format!("creating topic '{topic}'"))?;
-    let mut generator = PayloadGenerator::new(params.payload, params.message_size, ctx.point.workload.seed);
+    let mut generator = RecordGenerator::new(params.spec);
     load::produce_with(bootstrap, topic, partitions, limits, &mut generator)
         .with_context(|| format!("producing to '{topic}'"))
 }
@@ -355,7 +333,7 @@ pub fn is_file(path: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::runner::engine::PartitionComparison;
-    use crate::scenario::{self, Profile};
+    use crate::scenario::{self, KeyMode, MessageSize, Payload, Profile};
 
     fn point(workload: &str) -> PlanPoint {
         let text = format!("name: t\ndescription: d.\nworkload:\n  partitions: 2\n{workload}");
@@ -378,20 +356,21 @@ mod tests {
     fn workloads_map_onto_the_load_generator() {
         let p =
             load_params(&point("  message_size: 1KiB\n  payload: text\n  keys: random\n  volume: 64MiB\n")).unwrap();
-        assert_eq!((p.payload, p.message_size), (load::Payload::Text, 1024));
+        assert_eq!((p.spec.payload, p.spec.keys, p.spec.headers), (Payload::Text, KeyMode::Random, 0));
+        assert_eq!(p.spec.message_size, MessageSize::Fixed { bytes: 1024 });
         assert_eq!(p.limits, load::Limits::bytes(64 << 20));
-        assert!(p.notes.is_empty(), "{:?}", p.notes);
 
-        let w = "  message_size: 100B\n  payload: json\n  keys: sequential\n  duration: 30s\n  rate: 10MB/s\n";
+        let w = "  message_size: {lognormal: {median: 2KiB, sigma: 1.5, min: 1KiB, max: 5MiB}}\n  payload: avro\n  \
+                 keys: sequential\n  headers: 3\n  duration: 30s\n  rate: 10MB/s\n  seed: 9\n";
         let p = load_params(&point(w)).unwrap();
-        assert_eq!(p.payload, load::Payload::Json);
+        assert_eq!(
+            (p.spec.payload, p.spec.keys, p.spec.headers, p.spec.seed),
+            (Payload::Avro, KeyMode::Sequential, 3, 9)
+        );
+        let size = MessageSize::Lognormal { median_bytes: 2048, sigma: 1.5, min_bytes: 1024, max_bytes: 5 << 20 };
+        assert_eq!(p.spec.message_size, size);
         assert_eq!(p.limits.duration, Some(Duration::from_secs(30)));
         assert_eq!(p.limits.bytes_per_sec, Some(10e6));
-        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
-
-        let avro = "  message_size: 100B\n  payload: avro\n  volume: 1MiB\n";
-        let err = load_params(&point(avro)).unwrap_err().to_string();
-        assert!(err.contains("avro") && err.contains("no generator"), "{err}");
     }
 
     #[test]

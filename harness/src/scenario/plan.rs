@@ -137,17 +137,17 @@ impl fmt::Display for Phase {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Payload {
-    /// JSON documents with repeated field names (compresses well).
+    /// JSON order documents with repeated field names (compresses well).
     Json,
-    /// Natural-language-like text.
+    /// Application log lines.
     Text,
-    /// Avro binary encoding of a fixed schema.
+    /// Order events as raw Avro datums (see `load::avro::SCHEMA`).
     Avro,
-    /// Protobuf encoding of a fixed message type.
+    /// Click events in protobuf wire format (see `load::protobuf::ClickEvent`).
     Protobuf,
     /// Uniform random bytes (incompressible).
     Random,
-    /// Already compressed data (incompressible, like images or gzip).
+    /// JSON documents compressed by the producer, half zstd and half gzip (incompressible).
     Precompressed,
 }
 
@@ -159,7 +159,7 @@ pub enum KeyMode {
     None,
     /// Random keys.
     Random,
-    /// Increasing counter keys.
+    /// Zero-padded counter keys in production order.
     Sequential,
 }
 
@@ -174,6 +174,17 @@ impl Payload {
             Payload::Random => "random",
             Payload::Precompressed => "precompressed",
         }
+    }
+}
+
+impl FromStr for Payload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let table = super::values::PAYLOADS;
+        table.iter().find(|(name, _)| *name == s).map(|(_, p)| *p).ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            format!("unknown payload '{s}' (expected one of {})", names.join(", "))
+        })
     }
 }
 

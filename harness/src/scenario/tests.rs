@@ -131,6 +131,43 @@ fn lognormal_message_size() {
 }
 
 #[test]
+fn lognormal_errors_name_the_field_and_the_rule() {
+    let size = |spec: &str| err(&BASE.replace("message_size: 1KiB", &format!("message_size: {{lognormal: {spec}}}")));
+    assert_eq!(
+        size("{median: 1KiB, sigma: 0}"),
+        "scenario 'quick': workload.message_size.lognormal.sigma: invalid value '0' (expected a spread above 0 and \
+         at most 5)"
+    );
+    let e = size("{median: 4KiB, sigma: 1, min: 8KiB, max: 1MiB}");
+    assert!(e.contains("workload.message_size.lognormal: min <= median <= max must hold"), "{e}");
+    let e = size("{median: 4 kilobytes, sigma: 1}");
+    assert!(e.contains("workload.message_size.lognormal.median: invalid value '4 kilobytes'"), "{e}");
+    let e = size("{sigma: 1}");
+    assert!(e.contains("workload.message_size.lognormal") && e.contains("median"), "{e}");
+    let e = err(&BASE.replace("message_size: 1KiB", "message_size: {normal: {median: 1KiB, sigma: 1}}"));
+    assert!(e.contains("unknown variant `normal`") && e.contains("lognormal"), "{e}");
+}
+
+#[test]
+fn lognormal_bounds_default_to_two_orders_of_magnitude() {
+    let text = BASE.replace("message_size: 1KiB", "message_size: {lognormal: {median: 10KiB, sigma: 0.5}}");
+    let expected = MessageSize::Lognormal { median_bytes: 10240, sigma: 0.5, min_bytes: 102, max_bytes: 1_024_000 };
+    assert_eq!(plan(&text).points[0].workload.message_size, expected);
+}
+
+#[test]
+fn keys_and_headers_are_checked() {
+    let w = plan(&BASE.replace("payload: json", "payload: avro\n  keys: sequential\n  headers: 8")).points[0]
+        .workload
+        .clone();
+    assert_eq!((w.payload, w.keys, w.headers), (Payload::Avro, KeyMode::Sequential, 8));
+    let e = err(&BASE.replace("payload: json", "payload: json\n  keys: ordered"));
+    assert!(e.contains("workload.keys: unknown value 'ordered' (expected one of none, random, sequential)"), "{e}");
+    let e = err(&BASE.replace("payload: json", "payload: json\n  headers: 65"));
+    assert!(e.contains("workload.headers: invalid value '65' (expected a whole number from 0 to 64)"), "{e}");
+}
+
+#[test]
 fn unknown_payload_names_path_and_choices() {
     assert_eq!(
         err(&BASE.replace("payload: json", "payload: xml")),
@@ -293,7 +330,9 @@ fn shipped_matrices_have_expected_shapes() {
     assert!(scaling[3].targets.iter().all(|t| t.metric != Metric::PeakRssMb));
     assert_eq!(points("large-messages").len(), 3);
     let compression = points("compression");
-    assert_eq!(compression.len(), 18, "6 codecs x json, text, random");
+    assert_eq!(compression.len(), 36, "6 codecs x json, avro, protobuf, text, precompressed, random");
+    let payloads: std::collections::BTreeSet<&str> = compression.iter().map(|p| p.workload.payload.as_str()).collect();
+    assert_eq!(payloads.len(), 6, "{payloads:?}");
     let with_ratio = compression.iter().filter(|p| p.targets.iter().any(|t| t.metric == Metric::CompressionRatio));
     assert_eq!(with_ratio.count(), 8, "zstd levels x json/text");
 }
