@@ -205,7 +205,8 @@ fn color(i: usize) -> RGBAColor {
     Palette99::pick(i).to_rgba()
 }
 
-fn legend(color: RGBAColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+/// A short line in the series' colour, for legends.
+pub(super) fn legend(color: RGBAColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
 }
 

@@ -5,6 +5,7 @@
 
 use super::bdp::{self, Ceiling};
 use super::markdown::num;
+use super::svg::legend;
 use super::{PointResult, Report};
 use crate::scenario::{Link, Metric, Network, Phase, short_key};
 use crate::stats::Summary;
@@ -227,8 +228,4 @@ pub(crate) fn draw(area: &Area<'_>, report: &Report) -> DrawResult {
         .border_style(BLACK)
         .draw()?;
     Ok(())
-}
-
-fn legend(color: RGBAColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
 }
