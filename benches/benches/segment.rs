@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use benches::{BLOCK_SIZE, Payload, index_entry, sized_records, write_segment};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use engine::segment::{BlockEncoder, Codec, RecordRef, SegmentReader, compress_block, decode_block};
+use engine::segment::{BlockEncoder, Codec, Record, RecordRef, SegmentReader, compress_block, decode_block};
 
 /// Value size of the records in every bench here.
 const RECORD_VALUE_LEN: usize = 1024;
@@ -28,20 +28,8 @@ fn records_for(bytes: usize) -> Vec<engine::segment::Record> {
 
 fn encode(c: &mut Criterion) {
     let records = records_for(BLOCK_SIZE);
-    let headers: Vec<HeaderRefs<'_>> =
-        records.iter().map(|r| r.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect()).collect();
-    let refs: Vec<RecordRef<'_>> = records
-        .iter()
-        .zip(&headers)
-        .map(|(r, headers)| RecordRef {
-            offset: r.offset,
-            timestamp: r.timestamp,
-            timestamp_type: r.timestamp_type,
-            key: r.key.as_deref(),
-            value: r.value.as_deref(),
-            headers,
-        })
-        .collect();
+    let headers: Vec<HeaderRefs<'_>> = records.iter().map(Record::header_refs).collect();
+    let refs: Vec<RecordRef<'_>> = records.iter().zip(&headers).map(|(r, headers)| r.as_ref(headers)).collect();
     let mut encoder = BlockEncoder::with_capacity(BLOCK_SIZE + 4096);
     for r in &refs {
         encoder.push(r);

@@ -403,14 +403,7 @@ impl RecordGen {
                 (key, value, Vec::new())
             }
         };
-        Record {
-            offset,
-            timestamp,
-            timestamp_type: TimestampType::CreateTime,
-            key: Some(key),
-            value: Some(value),
-            headers,
-        }
+        created(offset, timestamp, key, value, headers)
     }
 
     /// The next record with a value of exactly `len` bytes (JSON is padded with a note field; Avro records
@@ -442,14 +435,7 @@ impl RecordGen {
                 (key, value, Vec::new())
             }
         };
-        Record {
-            offset,
-            timestamp,
-            timestamp_type: TimestampType::CreateTime,
-            key: Some(key),
-            value: Some(value),
-            headers,
-        }
+        created(offset, timestamp, key, value, headers)
     }
 }
 
@@ -512,6 +498,11 @@ pub fn write_segment(records: &[Record], codec: Codec, level: i32, block_size: u
     let (trailer, summary) = layout.finish();
     object.extend_from_slice(&trailer);
     (object, summary.uncompressed_bytes)
+}
+
+/// A record with a CreateTime timestamp and non-null key and value.
+fn created(offset: i64, timestamp: i64, key: Vec<u8>, value: Vec<u8>, headers: Vec<Header>) -> Record {
+    Record { offset, timestamp, timestamp_type: TimestampType::CreateTime, key: Some(key), value: Some(value), headers }
 }
 
 #[cfg(test)]

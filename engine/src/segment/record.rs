@@ -80,6 +80,23 @@ impl Record {
         let headers: usize = self.headers.iter().map(|h| h.key.len() + opt_len(h.value.as_deref())).sum();
         (opt_len(self.key.as_deref()) + opt_len(self.value.as_deref()) + headers) as u64
     }
+
+    /// The headers as the (key, value) pairs a [`RecordRef`] borrows.
+    pub fn header_refs(&self) -> Vec<(&str, Option<&[u8]>)> {
+        self.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect()
+    }
+
+    /// Borrows this record for encoding; `headers` comes from [`Record::header_refs`].
+    pub fn as_ref<'a>(&'a self, headers: &'a [(&'a str, Option<&'a [u8]>)]) -> RecordRef<'a> {
+        RecordRef {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            timestamp_type: self.timestamp_type,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers,
+        }
+    }
 }
 
 /// A borrowed record, as handed out by a Kafka consumer, for encoding without

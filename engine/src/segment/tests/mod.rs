@@ -13,10 +13,6 @@ mod properties;
 
 const CODECS: [Codec; 3] = [Codec::None, Codec::Zstd, Codec::Lz4];
 
-fn header_tuples(r: &Record) -> Vec<(&str, Option<&[u8]>)> {
-    r.headers.iter().map(|h| (h.key.as_str(), h.value.as_deref())).collect()
-}
-
 /// Writes a segment the way the engine streams one, alternating the borrowed
 /// and owned push paths.
 fn build(blocks: &[Vec<Record>], codec: Codec, level: i32) -> (Vec<u8>, SegmentSummary) {
@@ -28,8 +24,8 @@ fn build(blocks: &[Vec<Record>], codec: Codec, level: i32) -> (Vec<u8>, SegmentS
             if i % 2 == 0 {
                 enc.push_record(r);
             } else {
-                let headers = header_tuples(r);
-                enc.push(&as_ref(r, &headers));
+                let headers = r.header_refs();
+                enc.push(&r.as_ref(&headers));
             }
         }
         let compressed = compress_block(enc.finish(), codec, level).unwrap();
@@ -40,17 +36,6 @@ fn build(blocks: &[Vec<Record>], codec: Codec, level: i32) -> (Vec<u8>, SegmentS
     let (trailer, summary) = layout.finish();
     object.extend_from_slice(&trailer);
     (object, summary)
-}
-
-fn as_ref<'a>(r: &'a Record, headers: &'a [(&'a str, Option<&'a [u8]>)]) -> RecordRef<'a> {
-    RecordRef {
-        offset: r.offset,
-        timestamp: r.timestamp,
-        timestamp_type: r.timestamp_type,
-        key: r.key.as_deref(),
-        value: r.value.as_deref(),
-        headers,
-    }
 }
 
 fn record(offset: i64, value: &[u8]) -> Record {

@@ -45,8 +45,8 @@ proptest! {
         let (mut owned, mut borrowed) = (BlockEncoder::with_capacity(0), BlockEncoder::with_capacity(0));
         for r in &records {
             owned.push_record(r);
-            let headers = header_tuples(r);
-            borrowed.push(&as_ref(r, &headers));
+            let headers = r.header_refs();
+            borrowed.push(&r.as_ref(&headers));
         }
         let (a, b) = (owned.finish(), borrowed.finish());
         prop_assert_eq!(a.data, b.data);
