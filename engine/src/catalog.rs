@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::manifest::{self, BackupInfo, Layout, ManifestError};
 use crate::store::Store;
 
 /// A partition's holdings in a backup.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct PartitionHoldings {
     /// Partition.
     pub partition: i32,
@@ -33,12 +33,21 @@ pub struct PartitionHoldings {
 }
 
 /// `describe` output.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Description {
     /// `backup.json`.
     pub info: BackupInfo,
     /// Topic → partitions.
     pub topics: BTreeMap<String, Vec<PartitionHoldings>>,
+}
+
+/// `list` output: the backups a store holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupList {
+    /// Store description, e.g. `s3://bucket/prefix`.
+    pub store: String,
+    /// One entry per backup id with a `backup.json`.
+    pub backups: Vec<BackupInfo>,
 }
 
 /// Backup ids in the store (those with a `backup.json`).

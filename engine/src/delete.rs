@@ -5,7 +5,7 @@
 //! `list` shows or `restore` accepts as if it were whole; running the delete again finishes it.
 
 use futures::{StreamExt, TryStreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, human_bytes, validate_backup_id};
 use crate::manifest::Layout;
@@ -40,7 +40,7 @@ pub enum DeleteError {
 }
 
 /// What a delete removed (or, without `--yes`, would remove).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteReport {
     /// Backup id.
     pub backup_id: String,

@@ -8,7 +8,7 @@ use crate::store::{Store, StoreError};
 
 /// Upper bound of the data one ranged GET brings in, counted uncompressed: decoded records are
 /// what occupies memory (at 8x compression an 8 MiB compressed run decodes to 64 MiB).
-const RANGE_BYTES: u64 = 8 << 20;
+pub const RANGE_BYTES: u64 = 8 << 20;
 
 /// A segment read failure naming the object.
 #[derive(Debug, thiserror::Error)]

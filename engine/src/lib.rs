@@ -3,6 +3,7 @@
 //!
 //! Entry points: [`backup::run`], [`restore::run`], [`verify::integrity`], [`verify::against`],
 //! [`catalog::list`], [`catalog::describe`], [`delete::delete`]; all take a resolved [`config::Plan`].
+//! What `kbackup --json` prints is versioned by [`schema`]; the harness reads it through the same types.
 #![deny(unsafe_code, rust_2018_idioms, missing_docs)]
 
 pub mod backup;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod probe;
 pub mod progress;
 pub mod restore;
+pub mod schema;
 pub mod segment;
 pub mod store;
 pub mod summary;

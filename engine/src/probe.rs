@@ -5,14 +5,14 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Plan;
 use crate::store::{Store, StoreError};
 use crate::summary::mb_per_sec;
 
 /// What a probe measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeReport {
     /// Where it wrote.
     pub store: String,

@@ -8,8 +8,61 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// Upper bounds (seconds) of the checkpoint-latency histogram buckets exported to Prometheus.
 pub const CHECKPOINT_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// One `--progress-json` line: `{"schema_version":2,"progress":{...}}` on stderr, twice a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressLine {
+    /// The counters.
+    pub progress: ProgressCounts,
+}
+
+/// The counters of a [`ProgressLine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressCounts {
+    /// `backup` or `restore`.
+    pub command: Command,
+    /// Records done so far.
+    pub records: u64,
+    /// Source bytes (key + value + headers) done so far.
+    pub bytes: u64,
+    /// Records the run expects (0 while unknown).
+    pub expected_records: u64,
+}
+
+/// The command a [`ProgressLine`] reports on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    /// `kbackup backup`.
+    Backup,
+    /// `kbackup restore`.
+    Restore,
+}
+
+impl ProgressLine {
+    /// The line for `progress` right now, without a newline.
+    pub fn render(command: Command, progress: &Progress) -> String {
+        let counts = ProgressCounts {
+            command,
+            records: progress.records(),
+            bytes: progress.bytes(),
+            expected_records: progress.expected_records(),
+        };
+        crate::schema::to_json(&ProgressLine { progress: counts }, false).expect("a progress line serializes")
+    }
+
+    /// Reads a line [`ProgressLine::render`] wrote; `None` for any other line (log output).
+    pub fn parse(line: &str) -> Option<ProgressLine> {
+        if !line.starts_with('{') || !line.contains("\"progress\"") {
+            return None;
+        }
+        crate::schema::from_json(line, "kbackup --progress-json").ok()
+    }
+}
 
 /// Records and bytes done so far, and the expected total when it is known.
 #[derive(Debug, Default)]
@@ -193,5 +246,23 @@ mod tests {
         assert_eq!(h.buckets[7], 1); // ≤ 250 ms
         assert_eq!(h.buckets[8], 2); // ≤ 500 ms
         assert!((h.sum_secs - 0.303).abs() < 1e-9);
+    }
+
+    #[test]
+    fn progress_lines_round_trip_and_log_lines_are_not_progress() {
+        let p = Progress::default();
+        p.expect(9);
+        p.add(3, 2_041_371);
+        let line = ProgressLine::render(Command::Backup, &p);
+        assert!(line.contains("\"schema_version\":2") && !line.contains('\n'), "{line}");
+        let parsed = ProgressLine::parse(&line).unwrap();
+        assert_eq!(
+            parsed.progress,
+            ProgressCounts { command: Command::Backup, records: 3, bytes: 2_041_371, expected_records: 9 }
+        );
+        assert_eq!(ProgressLine::parse("2024-01-01T00:00:00Z  WARN kbackup: slow"), None);
+        assert_eq!(ProgressLine::parse(r#"{"records": 3}"#), None);
+        // A line from a kbackup of another schema version is not mistaken for ours.
+        assert_eq!(ProgressLine::parse(&line.replace("\"schema_version\":2", "\"schema_version\":1")), None);
     }
 }

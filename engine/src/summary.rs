@@ -1,18 +1,14 @@
 //! Run summaries: the figures a run measured, printed for people or as JSON for the harness.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::human_bytes;
 
-/// Version of the JSON summary schema.
-pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
-
-/// What one `backup`, `restore` or `verify` run did, measured in that run.
-#[derive(Debug, Clone, Serialize, Default)]
+/// What one `backup`, `restore` or `verify` run did, measured in that run. Printed by `--json`
+/// through [`crate::schema::to_json`], which adds `schema_version`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct RunSummary {
-    /// [`SUMMARY_SCHEMA_VERSION`].
-    pub schema_version: u32,
     /// `backup`, `restore` or `verify`.
     pub command: String,
     /// Backup id.
@@ -25,10 +21,11 @@ pub struct RunSummary {
     pub uncompressed_bytes: u64,
     /// Bytes written to (backup) or read from (restore) storage.
     pub stored_bytes: u64,
-    /// Codec ratio: uncompressed ÷ stored.
+    /// Source ÷ stored: how much smaller the backup is than the data (the guidance's
+    /// `compression_ratio`, the same meaning as the `kafka_backup_compression_ratio` metric).
     pub compression_ratio: f64,
-    /// Source ÷ stored: how much smaller the backup is than the data.
-    pub storage_ratio: f64,
+    /// The codec's own ratio: encoded (uncompressed) record bytes ÷ stored bytes.
+    pub codec_ratio: f64,
     /// Wall-clock seconds of the data phase.
     pub duration_secs: f64,
     /// Source megabytes (10^6) per second.
@@ -42,7 +39,7 @@ pub struct RunSummary {
 }
 
 /// One partition's figures.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct PartitionSummary {
     /// Topic.
     pub topic: String,
@@ -69,7 +66,7 @@ pub struct PartitionSummary {
 }
 
 /// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
 pub struct LatencySummary {
     /// Samples.
     pub count: u64,
@@ -133,15 +130,14 @@ impl RunSummary {
             sum(|p| p.segments),
         );
         RunSummary {
-            schema_version: SUMMARY_SCHEMA_VERSION,
             command: command.to_string(),
             backup_id: backup_id.to_string(),
             records,
             source_bytes,
             uncompressed_bytes,
             stored_bytes,
-            compression_ratio: ratio(uncompressed_bytes, stored_bytes),
-            storage_ratio: ratio(source_bytes, stored_bytes),
+            compression_ratio: ratio(source_bytes, stored_bytes),
+            codec_ratio: ratio(uncompressed_bytes, stored_bytes),
             duration_secs,
             mb_per_sec: mb_per_sec(source_bytes, duration_secs),
             segments,
@@ -196,7 +192,7 @@ mod tests {
         let p = |records, bytes, stored| PartitionSummary {
             records,
             source_bytes: bytes,
-            uncompressed_bytes: bytes,
+            uncompressed_bytes: bytes + records * 10,
             stored_bytes: stored,
             ..Default::default()
         };
@@ -207,7 +203,8 @@ mod tests {
             2.0,
         );
         assert_eq!(s.records, 15);
-        assert_eq!(s.compression_ratio, 3.0);
+        assert_eq!(s.compression_ratio, 3.0, "source ÷ stored");
+        assert!((s.codec_ratio - 3.000_075).abs() < 1e-12, "encoded ÷ stored: {}", s.codec_ratio);
         assert_eq!(s.mb_per_sec, 3.0);
     }
 }

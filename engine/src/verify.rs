@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +17,7 @@ use crate::segment::Record;
 use crate::store::{Store, StoreError};
 
 /// One problem found by the integrity check.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Problem {
     /// The object (or manifest chain) concerned.
     pub key: String,
@@ -26,7 +26,7 @@ pub struct Problem {
 }
 
 /// Result of `verify --integrity`.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct IntegrityReport {
     /// Segments read.
     pub segments: u64,
@@ -127,7 +127,7 @@ async fn check_segment(store: &Store, entry: &ManifestEntry) -> Result<(u64, u64
 }
 
 /// Where the backup and the live topic first differ.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Difference {
     /// Position in the partition (0 = first record).
     pub index: u64,
@@ -140,7 +140,7 @@ pub struct Difference {
 }
 
 /// Comparison of one partition.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PartitionComparison {
     /// Partition.
     pub partition: i32,
@@ -157,7 +157,7 @@ pub struct PartitionComparison {
 }
 
 /// Result of `verify --against`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     /// Topic in the backup.
     pub backup_topic: String,

@@ -132,8 +132,12 @@ pub fn ok(output: Output) -> String {
     stdout
 }
 
+/// Standard output of a `--json` run: every document carries the current `schema_version`.
 pub fn json(output: Output) -> serde_json::Value {
-    serde_json::from_str(&ok(output)).expect("--json prints JSON")
+    let text = ok(output);
+    let version = engine::schema::check_version(&text, "kbackup --json", &[engine::schema::OUTPUT_SCHEMA_VERSION]);
+    version.unwrap_or_else(|e| panic!("{e}: {text}"));
+    serde_json::from_str(&text).expect("--json prints JSON")
 }
 
 pub fn create_topic(env: &Env, topic: &str, partitions: i32) {

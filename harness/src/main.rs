@@ -303,8 +303,12 @@ fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunAr
     if let Some(repeat) = args.repeat {
         plan.repeat = repeat;
     }
-    for (key, value) in &args.set {
-        plan.override_engine(key, scenario::Scalar::from_text(value));
+    for (key, text) in &args.set {
+        // Checked like a scenario's `engine:` block, by kbackup's own config parser.
+        let value = scenario::Scalar::from_text(text);
+        scenario::engine_config::check_override(key, &value, &format!("--set {key}={text}"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        plan.override_engine(key, value);
     }
     if args.dry_run {
         write!(out, "{plan}")?;

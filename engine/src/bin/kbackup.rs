@@ -10,9 +10,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use engine::config::{self, Plan, human_bytes};
 use engine::manifest::{self, Layout};
-use engine::progress::Progress;
+use engine::progress::{Command as RunCommand, Progress, ProgressLine};
 use engine::store::Store;
-use engine::{backup, catalog, delete, metrics, probe, restore, verify};
+use engine::{backup, catalog, delete, metrics, probe, restore, schema, verify};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,7 @@ struct Cli {
     metrics_listen: Option<String>,
     /// When stderr is not a terminal (where a progress bar is drawn instead), write the
     /// backup's or restore's progress to stderr twice a second as one JSON line each:
-    /// {"progress":{"command":"backup","records":N,"bytes":N,"expected_records":N}}.
+    /// {"schema_version":2,"progress":{"command":"backup","records":N,"bytes":N,"expected_records":N}}.
     /// For scripts and the benchmark harness, which show live MB/s from it.
     #[arg(long, global = true)]
     progress_json: bool,
@@ -146,7 +146,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backup => {
             let progress = Arc::new(Progress::default());
             start_metrics(cli.metrics_listen.as_deref(), "backup", &plan, &progress).await?;
-            let bar = spawn_bar(progress.clone(), "backup", cli.progress_json);
+            let bar = spawn_bar(progress.clone(), RunCommand::Backup, cli.progress_json);
             let summary = backup::run(&plan, cancel.clone(), progress).await;
             bar.finish_and_clear();
             let summary = summary.context("backup failed")?;
@@ -159,7 +159,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Restore { skip_integrity_check } => {
             let progress = Arc::new(Progress::default());
             start_metrics(cli.metrics_listen.as_deref(), "restore", &plan, &progress).await?;
-            let bar = spawn_bar(progress.clone(), "restore", cli.progress_json);
+            let bar = spawn_bar(progress.clone(), RunCommand::Restore, cli.progress_json);
             let summary = restore::run(&plan, cancel, progress, skip_integrity_check).await;
             bar.finish_and_clear();
             let summary = summary.context("restore failed")?;
@@ -170,10 +170,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::List => {
             let store = Store::open(&plan.storage).await?;
-            let backups = catalog::list(&store).await?;
-            emit(cli.json, &backups, || {
-                let mut lines = vec![format!("{} backups in {}", backups.len(), store.describe())];
-                lines.extend(backups.iter().map(|b| format!("{}\t{} topics\t{}", b.backup_id, b.topics.len(), b.tool)));
+            let list = catalog::BackupList { store: store.describe(), backups: catalog::list(&store).await? };
+            emit(cli.json, &list, || {
+                let mut lines = vec![format!("{} backups in {}", list.backups.len(), list.store)];
+                lines.extend(
+                    list.backups.iter().map(|b| format!("{}\t{} topics\t{}", b.backup_id, b.topics.len(), b.tool)),
+                );
                 lines.join("\n")
             })?;
         }
@@ -315,7 +317,7 @@ fn describe_text(d: &catalog::Description) -> String {
 
 fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        println!("{}", schema::to_json(value, true)?);
     } else {
         println!("{}", human());
     }
@@ -353,11 +355,11 @@ async fn start_metrics(addr: Option<&str>, command: &'static str, plan: &Plan, p
 
 /// A progress bar on stderr when it is a terminal; otherwise hidden, with JSON progress
 /// lines instead when `json_lines` asks for them.
-fn spawn_bar(progress: Arc<Progress>, label: &'static str, json_lines: bool) -> ProgressBar {
+fn spawn_bar(progress: Arc<Progress>, command: RunCommand, json_lines: bool) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         let bar = ProgressBar::hidden();
         if json_lines {
-            spawn_json_lines(progress, label, bar.clone());
+            spawn_json_lines(progress, command, bar.clone());
         }
         return bar;
     }
@@ -366,7 +368,10 @@ fn spawn_bar(progress: Arc<Progress>, label: &'static str, json_lines: bool) -> 
         ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} records {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    bar.set_prefix(label);
+    bar.set_prefix(match command {
+        RunCommand::Backup => "backup",
+        RunCommand::Restore => "restore",
+    });
     let ticker = bar.clone();
     tokio::spawn(async move {
         let started = std::time::Instant::now();
@@ -382,16 +387,10 @@ fn spawn_bar(progress: Arc<Progress>, label: &'static str, json_lines: bool) -> 
 }
 
 /// Writes a progress line to stderr every 500 ms until `bar` is finished.
-fn spawn_json_lines(progress: Arc<Progress>, label: &'static str, bar: ProgressBar) {
+fn spawn_json_lines(progress: Arc<Progress>, command: RunCommand, bar: ProgressBar) {
     tokio::spawn(async move {
         while !bar.is_finished() {
-            let line = serde_json::json!({"progress": {
-                "command": label,
-                "records": progress.records(),
-                "bytes": progress.bytes(),
-                "expected_records": progress.expected_records(),
-            }});
-            eprintln!("{line}");
+            eprintln!("{}", ProgressLine::render(command, &progress));
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });

@@ -8,7 +8,10 @@ use std::path::Path;
 
 pub use file::ConfigFile;
 pub(crate) use plan::validate_backup_id;
-pub use plan::{BackupPlan, KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter};
+pub use plan::{
+    BackupPlan, DEFAULT_ZSTD_LEVEL, KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter,
+    ZSTD_LEVELS,
+};
 pub use units::{ByteSize, Millis, human_bytes, parse_duration, parse_size};
 
 /// A config that cannot be used, naming the file or key and what to do.

@@ -73,6 +73,11 @@ pub struct TopicFilter {
     exclude: Vec<Regex>,
 }
 
+/// zstd levels `backup.compression_level` accepts.
+pub const ZSTD_LEVELS: std::ops::RangeInclusive<i32> = 1..=22;
+/// `backup.compression_level` when unset.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
 /// Segment settings.
 #[derive(Debug, Clone)]
 pub struct BackupPlan {
@@ -267,12 +272,13 @@ fn resolve_backup(raw: &BackupSection) -> Result<BackupPlan, ConfigError> {
     let compression = match raw.compression.as_deref() {
         None => Codec::Zstd,
         Some(text) => text.parse().map_err(|_| {
-            ConfigError::invalid("backup.compression", format!("'{text}' (expected zstd, lz4 or none)"))
+            ConfigError::invalid("backup.compression", format!("'{text}' (expected {})", Codec::NAMES.join(", ")))
         })?,
     };
-    let compression_level = raw.compression_level.unwrap_or(3);
-    if !(1..=22).contains(&compression_level) {
-        return Err(ConfigError::invalid("backup.compression_level", "must be between 1 and 22"));
+    let compression_level = raw.compression_level.unwrap_or(DEFAULT_ZSTD_LEVEL);
+    if !ZSTD_LEVELS.contains(&compression_level) {
+        let (lo, hi) = (ZSTD_LEVELS.start(), ZSTD_LEVELS.end());
+        return Err(ConfigError::invalid("backup.compression_level", format!("must be between {lo} and {hi}")));
     }
     let segment_max_bytes = raw.segment_max_bytes.map_or(128 << 20, |b| b.0);
     let block_size = raw.block_size.map_or(1 << 20, |b| b.0);

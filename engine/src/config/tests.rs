@@ -75,7 +75,7 @@ fn unknown_key_is_named() {
 fn bad_values_name_the_key_and_the_choices() {
     let codec = MINIMAL.replace("storage:", "backup:\n  compression: brotli\nstorage:");
     assert!(err(&codec).contains("backup.compression"));
-    assert!(err(&codec).contains("zstd, lz4 or none"));
+    assert!(err(&codec).contains("zstd, lz4, none"));
     let store = MINIMAL.replace("type: filesystem", "type: ftp");
     assert!(err(&store).contains("storage.type"));
     let size = MINIMAL.replace("storage:", "backup:\n  segment_max_bytes: 12XB\nstorage:");

@@ -16,7 +16,7 @@ use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 
 pub use admin::{Admin, TopicInfo};
 pub use reader::{ReadEnd, Span, message_headers, message_timestamp, read_partition, to_record};
-pub use sink::RestoreProducer;
+pub use sink::{RestoreProducer, produce_request_max_bytes};
 
 use crate::config::KafkaPlan;
 

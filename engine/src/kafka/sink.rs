@@ -46,6 +46,12 @@ pub struct RestoreProducer {
     producer: ThreadedProducer<DeliveryTracker>,
 }
 
+/// librdkafka `message.max.bytes` for restore: the most one produce request carries (at least 64 MiB,
+/// at least one batch). The harness's bandwidth-delay ceilings read it from here.
+pub fn produce_request_max_bytes(restore: &RestorePlan) -> u64 {
+    (64u64 << 20).max(restore.batch_size)
+}
+
 impl RestoreProducer {
     /// Creates an idempotent producer (acks=all, ordered with up to 5 requests in flight).
     pub fn new(kafka: &KafkaPlan, restore: &RestorePlan) -> Result<Self> {
@@ -56,7 +62,7 @@ impl RestoreProducer {
             .set("max.in.flight.requests.per.connection", restore.max_in_flight.to_string())
             .set("linger.ms", restore.linger.as_millis().to_string())
             .set("batch.size", restore.batch_size.min(i32::MAX as u64).to_string())
-            .set("message.max.bytes", (64u64 << 20).max(restore.batch_size).to_string())
+            .set("message.max.bytes", produce_request_max_bytes(restore).to_string())
             .set("queue.buffering.max.kbytes", "32768")
             .set("queue.buffering.max.messages", "1000000");
         super::apply_user_properties(&mut config, kafka);

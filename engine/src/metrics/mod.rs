@@ -59,6 +59,7 @@ pub fn render(s: &Snapshot) -> String {
     sample(&mut out, "kbackup_expected_records", &run, s.expected_records as f64);
     if s.command == "backup" {
         render_partitions(&mut out, &s.partitions);
+        render_compression(&mut out, &s.partitions);
         render_latency(&mut out, &s.checkpoints);
     }
     out
@@ -100,6 +101,24 @@ fn render_partitions(out: &mut String, partitions: &[((String, i32), PartitionPr
             if let Some(v) = value(p) {
                 sample(out, name, &format!("topic=\"{}\",partition=\"{partition}\"", escape(topic)), v);
             }
+        }
+    }
+}
+
+/// `kafka_backup_compression_ratio` per topic: source bytes ÷ stored bytes, cumulative for the run
+/// (the same meaning as `compression_ratio` in the `--json` summary and the harness reports).
+fn render_compression(out: &mut String, partitions: &[((String, i32), PartitionProgress)]) {
+    let name = "kafka_backup_compression_ratio";
+    family(out, name, "gauge", "Source bytes / stored bytes per topic, cumulative for this run.");
+    let mut per_topic: std::collections::BTreeMap<&str, (u64, u64)> = std::collections::BTreeMap::new();
+    for ((topic, _), p) in partitions {
+        let entry = per_topic.entry(topic).or_default();
+        entry.0 += p.source_bytes;
+        entry.1 += p.stored_bytes;
+    }
+    for (topic, (source, stored)) in per_topic {
+        if stored > 0 {
+            sample(out, name, &format!("topic=\"{}\"", escape(topic)), source as f64 / stored as f64);
         }
     }
 }
@@ -165,6 +184,10 @@ mod tests {
         assert!(text.contains("kafka_backup_checkpoint_latency_seconds_bucket{le=\"0.025\"} 1\n"));
         assert!(text.contains("kafka_backup_checkpoint_latency_seconds_count 1\n"));
         assert!(text.contains("backup_id=\"b\\\"1\""), "label values are escaped");
+        // Source ÷ stored over the topic's partitions: 100,000 bytes stored as 9,000.
+        let ratio = line(&text, "kafka_backup_compression_ratio{topic=\"orders\"}").unwrap();
+        let ratio: f64 = ratio.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!((ratio - 100_000.0 / 9_000.0).abs() < 1e-9, "{ratio}");
         assert!(text.contains("kbackup_records_total{command=\"backup\",backup_id=\"b\\\"1\"} 250\n"));
     }
 

@@ -47,6 +47,11 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// Every codec, in the order help texts list them.
+    pub const ALL: [Codec; 3] = [Codec::Zstd, Codec::Lz4, Codec::None];
+    /// Their names as configs spell them (`backup.compression`).
+    pub const NAMES: [&'static str; 3] = ["zstd", "lz4", "none"];
+
     /// The codec byte stored in the header and footer.
     pub(crate) fn id(self) -> u8 {
         match self {

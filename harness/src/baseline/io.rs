@@ -3,9 +3,8 @@
 //! and the one writer that stores baselines and comparison outputs.
 
 use super::{Baseline, BaselineError, Result, Statistics};
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::report::{Report, check_schema};
 use crate::scenario::Profile;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
@@ -19,20 +18,10 @@ pub fn default_path(dir: &Path, scenario: &str, profile: Profile) -> PathBuf {
     dir.join(scenario).join(format!("{profile}.json"))
 }
 
-#[derive(Deserialize)]
-struct Version {
-    schema_version: u32,
-}
-
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|source| BaselineError::Read { path: path.to_owned(), source })?;
-    let parse = |source| BaselineError::Parse { path: path.to_owned(), source };
-    let version: Version = serde_json::from_slice(&bytes).map_err(parse)?;
-    if version.schema_version != SCHEMA_VERSION {
-        let (found, expected) = (version.schema_version, SCHEMA_VERSION);
-        return Err(BaselineError::Schema { path: path.to_owned(), found, expected });
-    }
-    serde_json::from_slice(&bytes).map_err(parse)
+    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read { path: path.to_owned(), source })?;
+    check_schema(&text, &path.display().to_string())?;
+    serde_json::from_str(&text).map_err(|source| BaselineError::Parse { path: path.to_owned(), source })
 }
 
 /// The full report in `path` (a report directory or its `report.json`).

@@ -62,19 +62,12 @@ pub enum BaselineError {
         /// What serde said.
         source: serde_json::Error,
     },
-    /// A file was written by a harness with another layout.
-    #[error(
-        "{}: schema_version {found}, but this harness reads {expected}; re-run the scenario \
-         and save a new baseline with this harness",
-        path.display()
-    )]
+    /// A file was written by a harness with another layout (or has no version).
+    #[error("{source}; re-run the scenario and save a new baseline with this harness")]
     Schema {
-        /// The file.
-        path: PathBuf,
-        /// Its schema version.
-        found: u32,
-        /// The version this harness reads and writes.
-        expected: u32,
+        /// What the schema check said, naming the file and the versions read.
+        #[from]
+        source: ::engine::schema::SchemaError,
     },
     /// The report and the baseline come from different scenarios or profiles.
     #[error(

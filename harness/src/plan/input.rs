@@ -97,6 +97,7 @@ struct PointDoc {
 
 /// Parses one report or baseline; `path` names it in errors and in the plan.
 pub fn parse_measured(text: &str, path: &str) -> Result<MeasuredFile> {
+    crate::report::check_schema(text, path)?;
     let de = &mut serde_json::Deserializer::from_str(text);
     let doc: FileDoc = serde_path_to_error::deserialize(de).map_err(|e| PlanError::Parse {
         path: path.to_owned(),

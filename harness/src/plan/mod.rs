@@ -41,6 +41,9 @@ pub type Result<T, E = PlanError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlanError {
+    /// An input's `schema_version` is not one this harness reads.
+    #[error(transparent)]
+    Schema(#[from] ::engine::schema::SchemaError),
     /// A flag's value is not usable.
     #[error("{flag} '{value}': expected {expected}")]
     InvalidArgument {

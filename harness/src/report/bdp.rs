@@ -12,26 +12,31 @@
 //!   connection, each at most one `restore.batch_size` batch per partition
 //!   (engine/src/kafka/sink.rs).
 //! - restore, S3: one ranged GET in flight per partition (engine/src/restore.rs reads
-//!   runs one after another), each a run of blocks of at most 8 MiB counted decoded
-//!   (`RANGE_BYTES`, engine/src/fetch.rs), so the window is in payload bytes already.
+//!   runs one after another), each a run of blocks of at most `engine::fetch::RANGE_BYTES`
+//!   counted decoded, so the window is in payload bytes already.
+//!
+//! Every window size and default comes from the engine crate (its config resolution and
+//! constants); nothing here copies them.
 //!
 //! The backup's S3 window counts stored bytes; it is converted to payload bytes with the
 //! measured compression ratio. A bandwidth cap is a ceiling of its own.
 
+use crate::scenario::engine_config;
 use crate::scenario::units::format_bytes;
-use crate::scenario::{Link, Network, Phase, PlanPoint, Scalar, parse_size};
+use crate::scenario::{EngineOverride, Link, Network, Phase, PlanPoint, Scalar};
+use ::engine::config::Plan;
 
-/// Engine defaults (engine/src/config/plan.rs) of the windows that matter here.
-const FETCH_MAX_BYTES: u64 = 50 << 20;
-const PART_SIZE: u64 = 8 << 20;
-const MAX_INFLIGHT_PARTS: u64 = 4;
-const MAX_CONCURRENT_PARTITIONS: u64 = 8;
-const RESTORE_MAX_IN_FLIGHT: u64 = 5;
-const RESTORE_BATCH_SIZE: u64 = 1 << 20;
-/// librdkafka `message.max.bytes` as the engine sets it for restore: caps one request.
-const RESTORE_REQUEST_MAX: u64 = 64 << 20;
-/// engine/src/fetch.rs `RANGE_BYTES`: one ranged GET (a run of blocks) at most, decoded.
-const RANGE_BYTES: u64 = 8 << 20;
+/// The engine's plan for a point, as kbackup resolves it: its defaults, then what the runner
+/// sets for tansu (`kafka.fetch_max_wait_ms: 10ms`), then the point's overrides. `None` when
+/// kbackup would refuse the combination (the run fails; there is no ceiling to draw).
+fn engine_plan(point: &PlanPoint, tansu: bool) -> Option<Plan> {
+    let mut overrides = Vec::new();
+    if tansu {
+        overrides.push(EngineOverride { key: "kafka.fetch_max_wait_ms".into(), value: Scalar::Str("10ms".into()) });
+    }
+    overrides.extend(point.engine.iter().cloned());
+    engine_config::resolve(&overrides).ok()
+}
 
 /// One candidate ceiling: which window, how it was computed, and the bound.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,26 +61,10 @@ impl Ceiling {
     }
 }
 
-fn size_of(point: &PlanPoint, key: &str, default: u64) -> u64 {
-    match point.engine_value(key) {
-        Some(Scalar::Int(n)) if *n > 0 => *n as u64,
-        Some(Scalar::Str(s)) => parse_size(s).unwrap_or(default),
-        _ => default,
-    }
-}
-
-fn millis_of(point: &PlanPoint, key: &str, default: f64) -> f64 {
-    match point.engine_value(key) {
-        Some(Scalar::Int(n)) => *n as f64,
-        Some(Scalar::Float(x)) => *x,
-        Some(Scalar::Str(s)) => crate::scenario::units::parse_duration_secs(s).map_or(default, |secs| secs * 1e3),
-        _ => default,
-    }
-}
-
 /// `phase`'s ceiling at `point` under `network`. `ratio` is payload ÷ stored bytes
 /// (measured; 1 when unknown); `tansu` says the broker holds each fetch for its full wait.
 pub fn ceiling(point: &PlanPoint, network: &Network, phase: Phase, ratio: f64, tansu: bool) -> Ceiling {
+    let Some(plan) = engine_plan(point, tansu) else { return Ceiling::default() };
     let rtt_s = network.rtt_ms / 1e3;
     let partitions = u64::from(point.workload.partitions);
     let mut bounds = Vec::new();
@@ -87,9 +76,9 @@ pub fn ceiling(point: &PlanPoint, network: &Network, phase: Phase, ratio: f64, t
     let per = |cycle_ms: f64| format!("per {cycle_ms} ms round trip");
     match phase {
         Phase::Backup => {
-            let conc = partitions.min(size_of(point, "backup.max_concurrent_partitions", MAX_CONCURRENT_PARTITIONS));
-            let fetch = size_of(point, "kafka.fetch_max_bytes", FETCH_MAX_BYTES);
-            let wait_ms = millis_of(point, "kafka.fetch_max_wait_ms", if tansu { 10.0 } else { 500.0 });
+            let conc = partitions.min(plan.backup.max_concurrent_partitions as u64);
+            let fetch = plan.kafka.fetch_max_bytes;
+            let wait_ms = plan.kafka.fetch_max_wait.as_secs_f64() * 1e3;
             let cycle_ms = network.rtt_ms + wait_ms;
             let f = format!(
                 "Kafka fetch: {conc} partition(s) × fetch_max_bytes {} {} (RTT + {wait_ms} ms broker wait)",
@@ -97,8 +86,8 @@ pub fn ceiling(point: &PlanPoint, network: &Network, phase: Phase, ratio: f64, t
                 per(cycle_ms)
             );
             window(Link::Kafka, (conc * fetch) as f64, cycle_ms / 1e3, f);
-            let parts = size_of(point, "storage.max_inflight_parts", MAX_INFLIGHT_PARTS);
-            let part = size_of(point, "storage.part_size", PART_SIZE);
+            let parts = plan.storage.max_inflight_parts as u64;
+            let part = plan.storage.part_size as u64;
             let f = format!(
                 "S3 PUT: {conc} upload(s) × {parts} parts in flight × part_size {} {} × {ratio:.2} compression",
                 format_bytes(part),
@@ -107,10 +96,10 @@ pub fn ceiling(point: &PlanPoint, network: &Network, phase: Phase, ratio: f64, t
             window(Link::S3, (conc * parts * part) as f64 * ratio, rtt_s, f);
         }
         Phase::Restore => {
-            let conc = partitions.min(size_of(point, "restore.max_concurrent_partitions", MAX_CONCURRENT_PARTITIONS));
-            let in_flight = size_of(point, "restore.max_in_flight", RESTORE_MAX_IN_FLIGHT);
-            let batch = size_of(point, "restore.batch_size", RESTORE_BATCH_SIZE);
-            let request = (conc * batch).min(RESTORE_REQUEST_MAX.max(batch));
+            let conc = partitions.min(plan.restore.max_concurrent_partitions as u64);
+            let in_flight = u64::from(plan.restore.max_in_flight);
+            let batch = plan.restore.batch_size;
+            let request = (conc * batch).min(::engine::kafka::produce_request_max_bytes(&plan.restore));
             let f = format!(
                 "Kafka produce: {in_flight} requests in flight × ({conc} partition(s) × batch_size {}) {}",
                 format_bytes(batch),
@@ -119,10 +108,10 @@ pub fn ceiling(point: &PlanPoint, network: &Network, phase: Phase, ratio: f64, t
             window(Link::Kafka, (in_flight * request) as f64, rtt_s, f);
             let f = format!(
                 "S3 GET: {conc} partition(s) × one ranged GET of ≤ {} decoded {}",
-                format_bytes(RANGE_BYTES),
+                format_bytes(::engine::fetch::RANGE_BYTES),
                 per(network.rtt_ms)
             );
-            window(Link::S3, (conc * RANGE_BYTES) as f64, rtt_s, f);
+            window(Link::S3, (conc * ::engine::fetch::RANGE_BYTES) as f64, rtt_s, f);
         }
         _ => {}
     }

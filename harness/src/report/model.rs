@@ -14,6 +14,13 @@ use std::collections::BTreeMap;
 /// Version of the report JSON layout.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The one version check for `report.json`, baselines and `compare.json`: every reader (baseline,
+/// compare, plan) calls it before parsing, through the engine's schema rules, so an old or newer
+/// file is refused with its name and the versions this harness reads.
+pub fn check_schema(text: &str, origin: &str) -> Result<u32, ::engine::schema::SchemaError> {
+    ::engine::schema::check_version(text, origin, &[SCHEMA_VERSION])
+}
+
 /// Everything one scenario run produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {

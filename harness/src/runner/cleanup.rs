@@ -5,12 +5,12 @@
 
 use super::engine::{self, EngineJob};
 use crate::scenario::Phase;
+use ::engine::delete::DeleteReport;
 use anyhow::{Context, Result};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
-use serde::Deserialize;
 use std::time::Duration;
 
 /// What a repeat left behind, from the phases it started.
@@ -41,13 +41,6 @@ impl Leftovers {
     }
 }
 
-/// `kbackup delete --json` output (the fields the harness prints).
-#[derive(Clone, Copy, Debug, Deserialize)]
-struct Deleted {
-    objects: u64,
-    bytes: u64,
-}
-
 /// Deletes `leftovers`; returns one line saying what went, or what could not be deleted
 /// and must be removed by hand. Never fails the run: the measurements are already taken.
 pub fn clean_up(runtime: &tokio::runtime::Runtime, job: &EngineJob<'_>, leftovers: &Leftovers) -> String {
@@ -70,7 +63,7 @@ pub fn clean_up(runtime: &tokio::runtime::Runtime, job: &EngineJob<'_>, leftover
     if parts.is_empty() { "nothing to delete".to_owned() } else { parts.join("; ") }
 }
 
-fn delete_backup(job: &EngineJob<'_>) -> Result<Deleted> {
+fn delete_backup(job: &EngineJob<'_>) -> Result<DeleteReport> {
     let config = engine::write_config(job)?;
     let run = engine::run_kbackup(job, &config, "delete", &["delete", "--backup-id", job.backup_id, "--yes"])?;
     anyhow::ensure!(run.code == Some(0), "kbackup delete failed ({}); log {}", run.exit(), run.log.display());

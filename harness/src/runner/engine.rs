@@ -4,9 +4,10 @@
 use super::sampler::Sampler;
 use crate::env::Services;
 use crate::report::{EngineMetrics, LatencyPercentiles};
-use crate::scenario::{EngineOverride, Scalar};
+use crate::scenario::EngineOverride;
+use crate::scenario::engine_config::{scalar_json, set_dotted};
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,84 +15,15 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
-/// `kbackup backup|restore --json` output (the fields the harness uses).
-#[derive(Clone, Debug, Deserialize)]
-pub struct RunSummary {
-    /// Records read (backup) or written (restore).
-    pub records: u64,
-    /// Key + value + header bytes.
-    pub source_bytes: u64,
-    /// Bytes written to (backup) or read from (restore) storage.
-    pub stored_bytes: u64,
-    /// Codec ratio.
-    #[serde(default)]
-    pub compression_ratio: f64,
-    /// Source ÷ stored.
-    #[serde(default)]
-    pub storage_ratio: f64,
-    /// Seconds of the data phase.
-    pub duration_secs: f64,
-    /// Checkpoint latency (backup only).
-    #[serde(default)]
-    pub checkpoint_latency_ms: Option<Latency>,
-}
-
-/// `kbackup probe-storage --json` output (the fields the harness uses).
-#[derive(Clone, Debug, Deserialize)]
-pub struct ProbeReport {
-    /// Concurrent uploads.
-    pub streams: usize,
-    /// Bytes uploaded.
-    pub bytes: u64,
-    /// Seconds from the first byte to the last object completed.
-    pub duration_secs: f64,
-}
-
-/// The engine's latency summary.
-#[derive(Clone, Copy, Debug, Deserialize)]
-pub struct Latency {
-    /// Samples.
-    #[serde(default)]
-    pub count: u64,
-    /// Median.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-    /// Largest.
-    pub max: f64,
-}
+// The documents kbackup prints are the engine crate's own types, read through its schema check.
+pub use ::engine::probe::ProbeReport;
+pub use ::engine::summary::{LatencySummary as Latency, RunSummary};
+pub use ::engine::verify::{Comparison, PartitionComparison};
 
 impl From<Latency> for LatencyPercentiles {
     fn from(l: Latency) -> Self {
         LatencyPercentiles { p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p999, max: l.max }
     }
-}
-
-/// `kbackup verify --against --json` output.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Comparison {
-    /// Whether every partition matched.
-    pub equal: bool,
-    /// Per partition.
-    pub partitions: Vec<PartitionComparison>,
-}
-
-/// One partition of a [`Comparison`].
-#[derive(Clone, Debug, Deserialize)]
-pub struct PartitionComparison {
-    /// Partition.
-    pub partition: i32,
-    /// Records in the backup.
-    pub backup_records: u64,
-    /// Records in the live topic.
-    pub live_records: u64,
-    /// First difference, if any.
-    #[serde(default)]
-    pub first_difference: Option<Value>,
 }
 
 /// What one engine phase needs to know about the run.
@@ -113,30 +45,6 @@ pub struct EngineJob<'a> {
     pub overrides: &'a [EngineOverride],
     /// Directory for configs and logs of this repeat.
     pub run_dir: &'a Path,
-}
-
-/// Sets `path` (dotted) in a JSON object tree, creating objects on the way.
-fn set_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
-    let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().unwrap_or(path);
-    let mut node = root;
-    for part in parts {
-        let entry = node.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        node = entry.as_object_mut().expect("just made an object");
-    }
-    node.insert(last.to_owned(), value);
-}
-
-fn scalar_json(value: &Scalar) -> Value {
-    match value {
-        Scalar::Bool(b) => Value::Bool(*b),
-        Scalar::Int(i) => Value::from(*i),
-        Scalar::Float(f) => Value::from(*f),
-        Scalar::Str(s) => Value::String(s.clone()),
-    }
 }
 
 /// The kbackup configuration for one repeat: connection, topic selection, restore
@@ -208,9 +116,11 @@ impl EngineRun {
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
 
-    /// Parses stdout as `T`, or explains why the run produced no summary.
-    pub fn parse<T: for<'de> Deserialize<'de>>(&self, what: &str) -> Result<T> {
-        serde_json::from_str(self.stdout.trim()).with_context(|| {
+    /// Parses stdout as `T` (checking its `schema_version`), or explains why the run produced
+    /// no summary.
+    pub fn parse<T: DeserializeOwned>(&self, what: &str) -> Result<T> {
+        let origin = format!("kbackup {what} --json");
+        ::engine::schema::from_json(self.stdout.trim(), &origin).with_context(|| {
             format!(
                 "kbackup {what} exited with {} and printed no valid JSON summary; log {}:\n{}",
                 self.exit(),
@@ -247,11 +157,7 @@ pub static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// The `bytes` of a `kbackup --progress-json` line; `None` for any other line.
 pub fn progress_bytes(line: &str) -> Option<u64> {
-    if !line.starts_with("{\"progress\"") {
-        return None;
-    }
-    let value: Value = serde_json::from_str(line).ok()?;
-    value["progress"]["bytes"].as_u64()
+    ::engine::progress::ProgressLine::parse(line).map(|l| l.progress.bytes)
 }
 
 /// Copies the child's stderr into `log`, except the progress lines, which feed
@@ -313,6 +219,7 @@ pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Scalar;
 
     #[test]
     fn config_has_connection_mapping_and_overrides() {
@@ -350,7 +257,8 @@ mod tests {
 
     #[test]
     fn progress_lines_feed_the_counter_and_stay_out_of_the_log() {
-        let line = r#"{"progress":{"bytes":2041371,"command":"backup","expected_records":9,"records":3}}"#;
+        let line =
+            r#"{"schema_version":2,"progress":{"bytes":2041371,"command":"backup","expected_records":9,"records":3}}"#;
         assert_eq!(progress_bytes(line), Some(2_041_371));
         assert_eq!(progress_bytes("2024-01-01T00:00:00Z  WARN kbackup: slow"), None);
         assert_eq!(progress_bytes(r#"{"records": 3}"#), None);

@@ -177,8 +177,8 @@ fn measure_phase(phase: Phase, ctx: &RepeatContext<'_>, state: &mut RepeatState)
             if phase == Phase::Backup {
                 metrics.checkpoint_latency_ms = summary.checkpoint_latency_ms.map(Into::into);
                 metrics.stored_bytes = Some(summary.stored_bytes);
-                // Payload bytes per stored byte: the metric the report calls compression ratio.
-                metrics.compression_ratio = Some(summary.storage_ratio).filter(|r| *r > 0.0);
+                // Source bytes per stored byte: `compression_ratio` on both sides of the contract.
+                metrics.compression_ratio = Some(summary.compression_ratio).filter(|r| *r > 0.0);
             }
             // Throughput over the engine's data phase (what kbackup reports as MB/s);
             // process start-up is in the log line's wall time.
@@ -334,6 +334,7 @@ mod tests {
     use super::*;
     use crate::runner::engine::PartitionComparison;
     use crate::scenario::{self, KeyMode, MessageSize, Payload, Profile};
+    use ::engine::verify::Difference;
 
     fn point(workload: &str) -> PlanPoint {
         let text = format!("name: t\ndescription: d.\nworkload:\n  partitions: 2\n{workload}");
@@ -341,15 +342,7 @@ mod tests {
     }
 
     fn summary(records: u64, source_bytes: u64) -> RunSummary {
-        RunSummary {
-            records,
-            source_bytes,
-            stored_bytes: 1,
-            compression_ratio: 1.0,
-            storage_ratio: 1.0,
-            duration_secs: 1.0,
-            checkpoint_latency_ms: None,
-        }
+        RunSummary { records, source_bytes, stored_bytes: 1, duration_secs: 1.0, ..RunSummary::default() }
     }
 
     #[test]
@@ -390,12 +383,21 @@ mod tests {
 
         state.restore = Some(summary(10, 1000));
         state.comparison = Some(Comparison {
+            backup_topic: "t".into(),
+            live_topic: "t-restored".into(),
             equal: false,
             partitions: vec![PartitionComparison {
                 partition: 1,
                 backup_records: 5,
                 live_records: 5,
-                first_difference: Some(serde_json::json!({"index": 3})),
+                backup_digest: "a".into(),
+                live_digest: "b".into(),
+                first_difference: Some(Difference {
+                    index: 3,
+                    backup_offset: Some(3),
+                    live_offset: Some(3),
+                    field: "value".into(),
+                }),
             }],
         });
         let v = state.verification();

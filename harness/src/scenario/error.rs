@@ -62,6 +62,16 @@ pub enum ErrorKind {
         /// What would be accepted.
         expected: String,
     },
+    /// kbackup's own config parser refuses an engine override.
+    #[error("{path}: kbackup refuses '{value}': {message}")]
+    Engine {
+        /// Key path of the override, e.g. `engine.backup.compression` or `--set KEY=VALUE`.
+        path: String,
+        /// The value as written.
+        value: String,
+        /// kbackup's message, naming its config key and what it accepts.
+        message: String,
+    },
     /// A required value is not set anywhere.
     #[error("{path}: missing (expected {expected})")]
     Missing {
@@ -103,6 +113,7 @@ impl ErrorKind {
             | ErrorKind::UnknownValue { path, .. }
             | ErrorKind::UnknownKey { path, .. }
             | ErrorKind::InvalidValue { path, .. }
+            | ErrorKind::Engine { path, .. }
             | ErrorKind::Missing { path, .. }
             | ErrorKind::Conflict { path, .. } => path,
             ErrorKind::Io { .. } => "",

@@ -11,21 +11,27 @@ use super::values::{self, KEY_MODES, MAX_HEADERS, MAX_PARTITIONS, PAYLOADS};
 
 type Result<T> = std::result::Result<T, ErrorKind>;
 
-/// Engine key for the codec (see engine `backup:` config).
+/// Engine key for the codec (see engine `backup:` config; a test checks kbackup knows it).
 pub const COMPRESSION_KEY: &str = "backup.compression";
-/// Engine key for the zstd level (1–22).
+/// Engine key for the zstd level ([`ZSTD_LEVELS`]).
 pub const COMPRESSION_LEVEL_KEY: &str = "backup.compression_level";
 /// Engine key for the segment size, needed to check the `full` profile.
 pub const SEGMENT_KEY: &str = "backup.segment_max_bytes";
-/// Codecs the engine supports.
-pub const CODECS: &[&str] = &["zstd", "lz4", "none"];
+/// Codecs the engine supports: the engine's own list.
+pub const CODECS: [&str; 3] = ::engine::segment::Codec::NAMES;
+use ::engine::config::ZSTD_LEVELS;
 /// Refuse matrices that would take days; split such a study into several scenarios.
 pub const MAX_POINTS: usize = 256;
 
 const AXIS_HINT: &str = "partitions, message_size, payload, keys, headers (each also as \
     workload.<name>), codec, network.rtt, network.jitter, network.bandwidth, or engine.<config key> \
     such as engine.backup.compression";
-const CODEC_HINT: &[&str] = &["zstd", "zstd-<level 1..22>", "lz4", "none"];
+fn unknown_codec(path: &str, text: &str) -> ErrorKind {
+    let (lo, hi) = (ZSTD_LEVELS.start(), ZSTD_LEVELS.end());
+    let mut names: Vec<String> = CODECS.iter().map(|c| (*c).to_owned()).collect();
+    names.insert(1, format!("zstd-<level {lo}..{hi}>"));
+    ErrorKind::UnknownValue { path: path.to_owned(), value: text.to_owned(), allowed: names.join(", ") }
+}
 
 /// What one matrix value does to a point.
 #[derive(Clone, Debug)]
@@ -131,15 +137,10 @@ pub fn check_engine_key(key: &str, path: &str) -> Result<()> {
     Err(ErrorKind::invalid(path, key, expected))
 }
 
-/// Checks values of the engine keys the harness knows about, so a typo fails at plan
-/// time instead of after minutes of producing data.
+/// Checks an engine key and value with kbackup's own config parser, so a typo or a value
+/// kbackup would refuse fails at plan time instead of after minutes of producing data.
 pub fn check_engine_value(key: &str, value: &Scalar, path: &str) -> Result<()> {
-    match key {
-        COMPRESSION_KEY => values::choice(value, path, &[("zstd", ()), ("lz4", ()), ("none", ())]),
-        COMPRESSION_LEVEL_KEY => values::integer(value, path, 1, 22).map(drop),
-        SEGMENT_KEY => values::size(value, path).map(drop),
-        _ => Ok(()),
-    }
+    super::engine_config::check_override(key, value, path)
 }
 
 fn codec(value: &Scalar, path: &str) -> Result<Assignment> {
@@ -147,12 +148,12 @@ fn codec(value: &Scalar, path: &str) -> Result<Assignment> {
     let override_of = |key: &str, value: Scalar| EngineOverride { key: key.to_owned(), value };
     let (name, level) = match text.split_once('-') {
         Some(("zstd", level)) => {
-            let level = level.parse::<i64>().ok().filter(|l| (1..=22).contains(l));
-            let level = level.ok_or_else(|| ErrorKind::unknown_value(path, &text, CODEC_HINT))?;
-            ("zstd", Some(level))
+            let level = level.parse::<i32>().ok().filter(|l| ZSTD_LEVELS.contains(l));
+            let level = level.ok_or_else(|| unknown_codec(path, &text))?;
+            ("zstd", Some(i64::from(level)))
         }
         None if CODECS.contains(&text.as_str()) => (text.as_str(), None),
-        _ => return Err(ErrorKind::unknown_value(path, &text, CODEC_HINT)),
+        _ => return Err(unknown_codec(path, &text)),
     };
     let mut set = vec![override_of(COMPRESSION_KEY, Scalar::Str(name.to_owned()))];
     let mut unset = Vec::new();

@@ -9,6 +9,7 @@
 //! The file format is documented in `scenarios/README.md`.
 
 mod display;
+pub mod engine_config;
 mod error;
 mod file;
 mod matrix;
@@ -28,8 +29,8 @@ pub use matrix::{COMPRESSION_KEY, COMPRESSION_LEVEL_KEY, SEGMENT_KEY};
 pub use metric::{Comparison, GateRule, Metric, Target};
 pub use network::{Link, Network};
 pub use plan::{
-    DEFAULT_SEGMENT_MAX_BYTES, EngineOverride, FULL_MIN_SECS, FULL_MIN_SEGMENTS, KeyMode, MatrixAxis, MessageSize,
-    Parameter, Payload, Phase, PlanPoint, Profile, ScenarioPlan, Volume, Workload, short_key,
+    EngineOverride, FULL_MIN_SECS, FULL_MIN_SEGMENTS, KeyMode, MatrixAxis, MessageSize, Parameter, Payload, Phase,
+    PlanPoint, Profile, ScenarioPlan, Volume, Workload, short_key,
 };
 pub use resolve::{DEFAULT_PHASES, DEFAULT_REPEAT, DEFAULT_SEED};
 pub use units::{Rate, parse_size};

@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// Engine default for `backup.segment_max_bytes` (128 MiB, see engine config); used to
-/// judge whether a `full` run writes enough segments when the scenario does not set it.
-pub const DEFAULT_SEGMENT_MAX_BYTES: u64 = 128 << 20;
 /// A `full` run must write at least this many segments' worth of data.
 pub const FULL_MIN_SEGMENTS: u64 = 10;
 /// A `full` run must last at least this long (5 minutes).

@@ -5,7 +5,7 @@
 
 use super::error::ErrorKind;
 use super::file::{OneOrMany, OrderedMap, RawProfile, RawTarget, RawVolume, RawWorkload, Scalar, ScenarioFile};
-use super::matrix::{self, Axis, SEGMENT_KEY};
+use super::matrix::{self, Axis};
 use super::metric::{GateRule, Metric, Target};
 use super::network::PartialNetwork;
 use super::plan::*;
@@ -252,10 +252,11 @@ fn point(index: usize, combo: &[usize], axes: &[Axis], common: &Common) -> Resul
     Ok(PlanPoint { index, label, parameters, workload, engine, targets, network: network.finish() })
 }
 
+/// The point's segment size as kbackup resolves it (its default when the scenario sets none).
 fn segment_bytes(point: &PlanPoint) -> u64 {
-    (point.engine_value(SEGMENT_KEY))
-        .and_then(|v| values::size(v, SEGMENT_KEY).ok())
-        .unwrap_or(DEFAULT_SEGMENT_MAX_BYTES)
+    // Overrides were checked one by one; a combination kbackup refuses (which fails at run
+    // time) promises no segments at all.
+    super::engine_config::resolve(&point.engine).map_or(u64::MAX, |plan| plan.backup.segment_max_bytes)
 }
 
 /// `full` must write at least 10 segments and run at least 5 minutes; checked where the

@@ -245,7 +245,10 @@ fn volume_phase_and_engine_errors() {
     let e = err(&with("phases: [produce, backup, uplaod]\n"));
     assert!(e.contains("phases[2]: unknown value 'uplaod' (expected one of produce, raw-consume,"), "{e}");
     let e = err(&with("engine:\n  backup.compression: brotli\n"));
-    assert!(e.contains("engine.backup.compression: unknown value 'brotli' (expected one of zstd, lz4, none)"), "{e}");
+    assert!(e.contains("engine.backup.compression: kbackup refuses 'brotli': config key 'backup.compression'"), "{e}");
+    assert!(e.contains("expected zstd, lz4, none"), "{e}");
+    let e = err(&with("engine:\n  backup.segment_max_byte: 64MiB\n"));
+    assert!(e.contains("engine.backup.segment_max_byte: unknown key 'backup.segment_max_byte'"), "{e}");
     let e = err(&with("engine:\n  Compression: zstd\n"));
     assert!(e.contains("engine: invalid value 'Compression' (expected a dotted engine config key"), "{e}");
     let e = err(&with("gate:\n  backup_mb_s: lots\n"));

@@ -1,24 +1,13 @@
 //! Human-friendly units in scenario files: byte sizes ("128MiB", "1.5GB"), rates
 //! ("50MB/s", "20000msg/s") and durations ("500ms", "30s", "5m").
 //!
-//! Parsers return a short `&'static str` hint on failure; the caller adds the key path
-//! and the offending value so every error names where it came from.
+//! Sizes and durations use the engine's grammar (`engine::config::parse_size` /
+//! `parse_duration`), so a value means the same in a scenario file, a `--set` override and a
+//! kbackup config. Parsers return a short `&'static str` hint on failure; the caller adds the
+//! key path and the offending value so every error names where it came from.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// Binary units first so that "MiB" is never read as "M" + "iB".
-const SIZE_UNITS: &[(&str, f64)] = &[
-    ("kib", 1024.0),
-    ("mib", 1_048_576.0),
-    ("gib", 1_073_741_824.0),
-    ("tib", 1_099_511_627_776.0),
-    ("kb", 1e3),
-    ("mb", 1e6),
-    ("gb", 1e9),
-    ("tb", 1e12),
-    ("b", 1.0),
-];
 
 /// What a size may look like, shown in error messages.
 pub const SIZE_HINT: &str = "a byte count or a size like 512KiB, 128MiB, 1.5GB";
@@ -55,19 +44,9 @@ fn split_number(text: &str) -> Option<(f64, String)> {
     value.is_finite().then(|| (value, text[end..].trim().to_ascii_lowercase()))
 }
 
-/// Parses a byte size: "1024", "1KiB", "1.5GB", "64 MiB". Rounds to whole bytes.
+/// Parses a byte size with the engine's grammar: "1024", "1KiB", "1.5GB", "64 MiB", "64k".
 pub fn parse_size(text: &str) -> Result<u64, &'static str> {
-    let (value, unit) = split_number(text).ok_or(SIZE_HINT)?;
-    let factor = if unit.is_empty() {
-        1.0
-    } else {
-        SIZE_UNITS.iter().find(|(name, _)| *name == unit).map(|(_, f)| *f).ok_or(SIZE_HINT)?
-    };
-    let bytes = (value * factor).round();
-    if bytes >= u64::MAX as f64 {
-        return Err("a size below 16 EiB");
-    }
-    Ok(bytes as u64)
+    ::engine::config::parse_size(text).map_err(|_| SIZE_HINT)
 }
 
 /// Parses "50MB/s", "64MiB/s" (bytes per second) or "20000msg/s" (messages per second).
@@ -88,17 +67,10 @@ pub fn parse_rate(text: &str) -> Result<Rate, &'static str> {
     parse_size(body).map(Rate::BytesPerSec).map_err(|_| RATE_HINT)
 }
 
-/// Parses "500ms", "30s", "5m", "1h" or a bare number of seconds into seconds.
+/// Parses "500ms", "30s", "5m", "1h" or a bare number of seconds into seconds, with the
+/// engine's duration grammar (a bare number is in seconds here).
 pub fn parse_duration_secs(text: &str) -> Result<f64, &'static str> {
-    let (value, unit) = split_number(text).ok_or(DURATION_HINT)?;
-    let factor = match unit.as_str() {
-        "ms" => 1e-3,
-        "" | "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(DURATION_HINT),
-    };
-    Ok(value * factor)
+    ::engine::config::parse_duration(text, 1000).map(|d| d.as_secs_f64()).map_err(|_| DURATION_HINT)
 }
 
 /// Formats bytes exactly when they are a whole number of a binary or decimal unit
@@ -160,6 +132,11 @@ mod tests {
         assert!(parse_size("12XB").is_err());
         assert!(parse_size("MiB").is_err());
         assert!(parse_size("-1KiB").is_err());
+        // One grammar: what the engine accepts in a config, a scenario accepts too.
+        for text in ["64k", "64KB", "2m", "1.5GiB", "7"] {
+            assert_eq!(parse_size(text).ok(), ::engine::config::parse_size(text).ok(), "{text}");
+        }
+        assert_eq!(parse_size("64k"), Ok(64_000));
     }
 
     #[test]
