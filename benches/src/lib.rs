@@ -8,10 +8,13 @@
 //!   prefix — zigzag varints, short strings, a few doubles; denser and less compressible than JSON.
 //! - [`Payload::Random`]: uniformly random bytes — incompressible, the worst case for every codec.
 //!
-//! Everything is driven by a seeded xorshift generator, so a given seed always yields the same bytes and
+//! Everything is driven by a seeded xoshiro256++ generator, so a given seed always yields the same bytes and
 //! benchmark runs compare like with like.
 
 use std::fmt::Write as _;
+
+use rand::{Rng as _, RngExt as _, SeedableRng as _};
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 use engine::segment::{
     BlockEncoder, Codec, CompressedBlock, EncodedBlock, Header, IndexEntry, Record, SegmentLayout, TimestampType,
@@ -28,53 +31,13 @@ pub const BLOCK_SIZE: usize = 1 << 20;
 const FIRST_OFFSET: i64 = 1_000_000;
 const FIRST_TIMESTAMP_MS: i64 = 1_764_000_000_000;
 
-/// xorshift64* — tiny, fast and deterministic; not for anything but test data.
-#[derive(Clone, Debug)]
-pub struct XorShift64(u64);
+/// The seeded generator behind every payload: xoshiro256++ (`rand_xoshiro`), whose output for a seed is
+/// fixed by its specification, so runs compare like with like.
+type Rng = Xoshiro256PlusPlus;
 
-impl XorShift64 {
-    /// A generator from `seed` (0 is mapped to a fixed non-zero state).
-    pub fn new(seed: u64) -> Self {
-        XorShift64(if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed })
-    }
-
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in `0..n` (`n` > 0); the modulo bias is irrelevant here.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-
-    /// One element of `items`.
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    /// Whether an event of probability `percent`/100 happened.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    /// Fills `out` with random bytes.
-    pub fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
+/// One element of a non-empty constant table.
+fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
+    items[rng.random_range(..items.len())]
 }
 
 /// The kind of record values a generator produces.
@@ -192,31 +155,31 @@ struct Order {
 }
 
 impl Order {
-    fn random(rng: &mut XorShift64, seq: u64, timestamp_ms: i64) -> Self {
-        let items = (0..rng.range(1, 4))
+    fn random(rng: &mut Rng, seq: u64, timestamp_ms: i64) -> Self {
+        let items = (0..rng.random_range(1..=4))
             .map(|_| Item {
-                sku: rng.range(100, 99_999) as u32,
-                name: rng.pick(PRODUCTS),
-                quantity: rng.range(1, 5),
-                unit_price: rng.range(199, 129_999) as f64 / 100.0,
+                sku: rng.random_range(100..=99_999) as u32,
+                name: pick(rng, PRODUCTS),
+                quantity: rng.random_range(1..=5),
+                unit_price: rng.random_range(199..=129_999) as f64 / 100.0,
             })
             .collect();
         Order {
             event_id: seq,
-            event_type: rng.below(EVENT_TYPES.len() as u64) as usize,
+            event_type: rng.random_range(..EVENT_TYPES.len()),
             timestamp_ms,
-            order_id: 0x10_0000 + rng.below(0xEF_FFFF),
-            customer_id: rng.range(1, 250_000),
-            first: rng.pick(FIRST_NAMES),
-            last: rng.pick(LAST_NAMES),
-            tier: rng.below(TIERS.len() as u64) as usize,
-            city: rng.below(CITIES.len() as u64) as usize,
-            currency: rng.below(CURRENCIES.len() as u64) as usize,
+            order_id: 0x10_0000 + rng.random_range(..0xEF_FFFF_u64),
+            customer_id: rng.random_range(1..=250_000),
+            first: pick(rng, FIRST_NAMES),
+            last: pick(rng, LAST_NAMES),
+            tier: rng.random_range(..TIERS.len()),
+            city: rng.random_range(..CITIES.len()),
+            currency: rng.random_range(..CURRENCIES.len()),
             items,
-            payment_method: rng.below(PAYMENT_METHODS.len() as u64) as usize,
-            payment_status: rng.below(PAYMENT_STATUSES.len() as u64) as usize,
-            express: rng.chance(20),
-            coupon: rng.chance(15).then(|| rng.range(1000, 9999) as u32),
+            payment_method: rng.random_range(..PAYMENT_METHODS.len()),
+            payment_status: rng.random_range(..PAYMENT_STATUSES.len()),
+            express: rng.random_bool(0.20),
+            coupon: rng.random_bool(0.15).then(|| rng.random_range(1000..=9999) as u32),
         }
     }
 
@@ -280,7 +243,7 @@ impl Order {
 
     /// The JSON document padded to exactly `len` bytes with a free-text `note` field (longer documents are
     /// returned as they are).
-    fn json_sized(&self, rng: &mut XorShift64, len: usize) -> Vec<u8> {
+    fn json_sized(&self, rng: &mut Rng, len: usize) -> Vec<u8> {
         let mut out = String::with_capacity(len);
         self.json_open(&mut out);
         out.push_str(r#","note":""#);
@@ -288,7 +251,7 @@ impl Order {
             if !out.ends_with('"') {
                 out.push(' ');
             }
-            out.push_str(rng.pick(NOTE_WORDS));
+            out.push_str(pick(rng, NOTE_WORDS));
         }
         if out.len() + 2 > len {
             // All generated text is ASCII, so any cut is on a char boundary.
@@ -354,7 +317,7 @@ fn put_string(out: &mut Vec<u8>, s: &str) {
 #[derive(Clone, Debug)]
 pub struct RecordGen {
     payload: Payload,
-    rng: XorShift64,
+    rng: Rng,
     offset: i64,
     timestamp_ms: i64,
 }
@@ -362,19 +325,19 @@ pub struct RecordGen {
 impl RecordGen {
     /// A generator of `payload` records from `seed`.
     pub fn new(payload: Payload, seed: u64) -> Self {
-        RecordGen { payload, rng: XorShift64::new(seed), offset: FIRST_OFFSET, timestamp_ms: FIRST_TIMESTAMP_MS }
+        RecordGen { payload, rng: Rng::seed_from_u64(seed), offset: FIRST_OFFSET, timestamp_ms: FIRST_TIMESTAMP_MS }
     }
 
     fn advance(&mut self) -> (i64, i64) {
         let at = (self.offset, self.timestamp_ms);
         self.offset += 1;
-        self.timestamp_ms += self.rng.range(0, 40);
+        self.timestamp_ms += self.rng.random_range(0..=40);
         at
     }
 
     fn headers(&mut self, content_type: &str) -> Vec<Header> {
         let mut trace = [0u8; 8];
-        self.rng.fill(&mut trace);
+        self.rng.fill_bytes(&mut trace);
         let trace_id: String = trace.iter().map(|b| format!("{b:02x}")).collect();
         vec![
             Header { key: "content-type".to_owned(), value: Some(content_type.as_bytes().to_vec()) },
@@ -397,9 +360,9 @@ impl RecordGen {
             }
             Payload::Random => {
                 let mut key = vec![0u8; 16];
-                self.rng.fill(&mut key);
-                let mut value = vec![0u8; self.rng.range(256, 2048) as usize];
-                self.rng.fill(&mut value);
+                self.rng.fill_bytes(&mut key);
+                let mut value = vec![0u8; self.rng.random_range(256..=2048) as usize];
+                self.rng.fill_bytes(&mut value);
                 (key, value, Vec::new())
             }
         };
@@ -429,9 +392,9 @@ impl RecordGen {
             }
             Payload::Random => {
                 let mut key = vec![0u8; 16];
-                self.rng.fill(&mut key);
+                self.rng.fill_bytes(&mut key);
                 let mut value = vec![0u8; len];
-                self.rng.fill(&mut value);
+                self.rng.fill_bytes(&mut value);
                 (key, value, Vec::new())
             }
         };

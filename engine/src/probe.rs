@@ -5,6 +5,8 @@
 use std::time::Instant;
 
 use bytes::Bytes;
+use rand::{Rng as _, SeedableRng as _};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Plan;
@@ -79,16 +81,10 @@ async fn upload(store: &Store, key: &str, size: u64, chunk: &Bytes) -> Result<u6
     writer.finish().await
 }
 
-/// xorshift64* bytes: fast, deterministic, incompressible.
-fn noise(len: usize, mut state: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
+/// Seeded pseudo-random bytes: fast, deterministic, incompressible.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = vec![0; len];
+    Xoshiro256PlusPlus::seed_from_u64(seed).fill_bytes(&mut out);
     out
 }
 

@@ -9,6 +9,8 @@
 //! # References
 //! - Efron & Tibshirani, *An Introduction to the Bootstrap* (1993), percentile intervals.
 
+use rand::{RngExt as _, SeedableRng as _};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 /// Resamples drawn for the bootstrap confidence interval.
@@ -121,32 +123,6 @@ pub fn cv(values: &[f64]) -> Option<f64> {
     Some(if m == 0.0 { 0.0 } else { sd / m.abs() })
 }
 
-/// xorshift64* (Vigna 2016): tiny, fast, good enough for resampling indices, and
-/// avoids a dependency whose stream might change between versions.
-struct XorShift64Star(u64);
-
-impl XorShift64Star {
-    fn new(seed: u64) -> Self {
-        // Zero is the one state xorshift never leaves.
-        XorShift64Star(if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed })
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform index below `n` by multiply-shift (Lemire), without modulo bias worth
-    /// mentioning at these sizes.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
 /// Percentile of sorted data with linear interpolation between closest ranks.
 fn percentile_of_sorted(sorted: &[f64], p: f64) -> f64 {
     let rank = p * (sorted.len() - 1) as f64;
@@ -161,12 +137,14 @@ pub fn bootstrap_median_ci(values: &[f64], resamples: usize, seed: u64) -> Optio
     if n == 0 || resamples == 0 {
         return None;
     }
-    let mut rng = XorShift64Star::new(seed);
+    // xoshiro256++ is fixed by its specification; rand keeps `random_range` value-stable within a
+    // minor version (pinned in Cargo.lock), so stored reports re-compute to the same interval.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut scratch = vec![0.0; n];
     let mut medians: Vec<f64> = (0..resamples)
         .map(|_| {
             for slot in scratch.iter_mut() {
-                *slot = values[rng.below(n)];
+                *slot = values[rng.random_range(..n)];
             }
             scratch.sort_by(f64::total_cmp);
             median_of_sorted(&scratch).unwrap_or(f64::NAN)

@@ -1,65 +1,45 @@
-//! The load generator's seeded pseudo-random numbers: uniform integers and floats, and
-//! normal and log-normal samples. Everything generated for a workload comes from one of
-//! these, so a seed fixes the data byte for byte.
+//! The load generator's seeded pseudo-random numbers: a xoshiro256++ stream (`rand_xoshiro`) and
+//! the few draws the payload generators need. Everything generated for a workload comes from one
+//! of these, so a seed fixes the data byte for byte.
 
-/// xorshift64* with a splitmix-style seed scramble: fast, deterministic, and plenty random
-/// for test data (it is not meant for cryptography).
+use rand::distr::Distribution;
+use rand::{Rng as _, RngExt as _, SeedableRng as _};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// A seeded generator; not meant for cryptography.
 #[derive(Debug, Clone)]
-pub struct Rng {
-    state: u64,
-}
+pub struct Rng(Xoshiro256PlusPlus);
 
 impl Rng {
     /// A generator; the same seed gives the same sequence. Any seed works, 0 included.
     pub fn new(seed: u64) -> Self {
-        Self { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 }
+        Self(Xoshiro256PlusPlus::seed_from_u64(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.next_u64()
     }
 
-    /// A number in `0..n` (`n` > 0). The modulo bias is below 2^-40 for the small `n`
-    /// used here, far below anything a compression ratio could show.
+    /// A number in `0..n` (`n` > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
+        self.0.random_range(..n)
     }
 
     /// One element of a non-empty slice.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+        &items[self.0.random_range(..items.len())]
     }
 
-    /// A float in `[0, 1)` with 53 random bits.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A standard normal sample (Box–Muller; one of the pair is dropped to keep the
-    /// generator stateless apart from `state`).
-    pub fn normal(&mut self) -> f64 {
-        // 1 - unit() is in (0, 1], so the logarithm is finite.
-        let u1 = 1.0 - self.unit();
-        let u2 = self.unit();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-
-    /// A log-normal sample: `exp(ln(median) + sigma * N(0, 1))`.
-    pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
-        (median.ln() + sigma * self.normal()).exp()
+    /// One draw from `distribution`.
+    pub fn sample<T>(&mut self, distribution: impl Distribution<T>) -> T {
+        self.0.sample(distribution)
     }
 
     /// `n` random bytes.
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(n + 8);
-        while out.len() < n {
-            out.extend_from_slice(&self.next_u64().to_le_bytes());
-        }
-        out.truncate(n);
+        let mut out = vec![0; n];
+        self.0.fill_bytes(&mut out);
         out
     }
 }
@@ -77,14 +57,14 @@ mod tests {
     }
 
     #[test]
-    fn normal_samples_have_mean_zero_and_unit_spread() {
+    fn bounded_draws_cover_their_range() {
         let mut rng = Rng::new(3);
-        let n = 100_000;
-        let xs: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        // Standard error of the mean is 1/sqrt(n) ≈ 0.003: these margins are > 10 of them.
-        assert!(mean.abs() < 0.05, "mean {mean}");
-        assert!((var - 1.0).abs() < 0.05, "variance {var}");
+        let mut seen = [0usize; 10];
+        for _ in 0..10_000 {
+            seen[rng.below(10) as usize] += 1;
+        }
+        // 1,000 expected per value, standard deviation about 30: 800 is more than 6 of them away.
+        assert!(seen.iter().all(|n| *n > 800), "{seen:?}");
+        assert_eq!(rng.bytes(5).len(), 5);
     }
 }

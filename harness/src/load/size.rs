@@ -1,6 +1,8 @@
 //! Per-message value sizes: a fixed size, or a log-normal distribution sampled for every
 //! message with the generator's seeded PRNG and clamped to the scenario's bounds.
 
+use rand_distr::LogNormal;
+
 use super::rng::Rng;
 use crate::scenario::MessageSize;
 
@@ -9,7 +11,10 @@ pub fn sample(size: &MessageSize, rng: &mut Rng) -> usize {
     match *size {
         MessageSize::Fixed { bytes } => to_usize(bytes),
         MessageSize::Lognormal { median_bytes, sigma, min_bytes, max_bytes } => {
-            let drawn = rng.lognormal(median_bytes as f64, sigma);
+            // The median of a log-normal is exp(mu). Scenario validation keeps sigma finite and
+            // above 0, so `new` cannot fail; the median stands in if it ever did.
+            let median = median_bytes as f64;
+            let drawn = LogNormal::new(median.ln(), sigma).map_or(median, |d| rng.sample(d));
             // Clamping (rather than redrawing) keeps one draw per message, so the
             // sequence of sizes depends only on the seed; it piles the tails up at the bounds.
             let clamped = drawn.round().clamp(min_bytes as f64, max_bytes as f64);
