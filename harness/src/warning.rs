@@ -275,15 +275,10 @@ pub fn page_cache(data: &[(&str, u64)], page_cache_bytes: u64, broker_in_memory:
     })
 }
 
-/// Memory the page cache can grow into, from the text of `/proc/meminfo`: `MemAvailable`
-/// (free memory plus reclaimable cache), else `MemTotal` on kernels without it.
-pub fn page_cache_bytes(meminfo: &str) -> Option<u64> {
-    let field = |name: &str| {
-        let line = meminfo.lines().find(|l| l.split(':').next() == Some(name))?;
-        let kib: u64 = line.split(':').nth(1)?.split_whitespace().next()?.parse().ok()?;
-        Some(kib * 1024)
-    };
-    field("MemAvailable").or_else(|| field("MemTotal"))
+/// Memory the page cache can grow into, from `/proc/meminfo`: `MemAvailable` (free memory
+/// plus reclaimable cache), else `MemTotal` on kernels without it.
+pub fn page_cache_bytes(meminfo: &procfs::Meminfo) -> u64 {
+    meminfo.mem_available.unwrap_or(meminfo.mem_total)
 }
 
 /// Adds the rendered `message` next to the tagged fields.
@@ -416,9 +411,14 @@ mod tests {
 
     #[test]
     fn page_cache_size_comes_from_meminfo() {
-        let meminfo = "MemTotal:       8000000 kB\nMemFree:  100 kB\nMemAvailable:   4000000 kB\n";
-        assert_eq!(page_cache_bytes(meminfo), Some(4_000_000 * 1024));
-        assert_eq!(page_cache_bytes("MemTotal:  2048 kB\n"), Some(2048 * 1024));
-        assert_eq!(page_cache_bytes("garbage"), None);
+        use procfs::FromRead;
+        let text = include_str!("../tests/fixtures/proc-meminfo.txt");
+        let meminfo = procfs::Meminfo::from_read(text.as_bytes()).unwrap();
+        assert_eq!(page_cache_bytes(&meminfo), 23_460_256 * 1024, "MemAvailable, KiB to bytes");
+        // Kernels before 3.14 have no MemAvailable.
+        let old: String = text.lines().filter(|l| !l.starts_with("MemAvailable:")).map(|l| format!("{l}\n")).collect();
+        let meminfo = procfs::Meminfo::from_read(old.as_bytes()).unwrap();
+        assert_eq!(page_cache_bytes(&meminfo), 24_683_584 * 1024, "MemTotal");
+        assert!(procfs::Meminfo::from_read("garbage".as_bytes()).is_err());
     }
 }

@@ -20,6 +20,7 @@ use crate::warning::{self, PhaseDuration, Warning};
 use anyhow::{Context, Result};
 use engine::EngineJob;
 use phases::{RepeatContext, RepeatState};
+use procfs::Current as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime};
@@ -68,14 +69,14 @@ impl Names {
 
 /// Fingerprint of the machine and software the run measures.
 pub fn fingerprint(env: &Environment, kbackup: &Path) -> report::Environment {
-    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
-    let cpuinfo = read("/proc/cpuinfo");
-    let cpu_model = (cpuinfo.lines())
-        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_owned()))
+    let cpu_model = (procfs::CpuInfo::current().ok())
+        .and_then(|cpus| cpus.model_name(0).map(str::to_owned))
         .unwrap_or_else(|| "unknown".to_owned());
     let cores = std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
-    let memory_bytes = sampler::status_field(&read("/proc/meminfo"), "MemTotal").unwrap_or(0);
-    let kernel = read("/proc/sys/kernel/osrelease").trim().to_owned();
+    let memory_bytes = procfs::Meminfo::current().map_or(0, |m| m.mem_total);
+    // Read as text: procfs's `KernelVersion` keeps only major.minor.patch and drops the
+    // distribution suffix (`-49-generic`) the report records.
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
     let output = |cmd: &mut Command| {
         cmd.output()
             .ok()
@@ -122,7 +123,7 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
         .context("starting the async runtime")?;
     let environment = fingerprint(env, &options.kbackup);
     // Read before the run fills the cache with its own data.
-    let page_cache_bytes = warning::page_cache_bytes(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default());
+    let page_cache_bytes = procfs::Meminfo::current().ok().map(|m| warning::page_cache_bytes(&m));
     let mut report = Report::new(plan, environment, report::rfc3339_utc(started));
     let writer = ReportWriter::new(&options.out, &plan.name, started);
     let write = |report: &Report| writer.write(report).map(drop).context("writing the report");

@@ -1,16 +1,15 @@
-//! Samples a child process from /proc every 100 ms: CPU (utime + stime from
+//! Samples a child process from /proc every 100 ms, through `procfs`: CPU (utime + stime from
 //! `/proc/PID/stat`), memory and threads (`VmRSS`, `VmHWM`, `Threads` from
 //! `/proc/PID/status`) and storage I/O (`read_bytes`, `write_bytes` from `/proc/PID/io`).
 //!
-//! CPU ticks are converted with `getconf CLK_TCK`, read once; when `getconf` is missing
-//! the Linux default of 100 ticks per second is assumed.
+//! CPU ticks are converted with the kernel's tick rate, `sysconf(_SC_CLK_TCK)`.
 //!
 //! The sampler stops when the process becomes a zombie (it has exited but is not reaped
 //! yet, so its final CPU times are still readable) or disappears; the caller must
 //! therefore join the sampler *before* waiting for the child.
 
 use crate::report::{EngineMetrics, TimelinePoint};
-use std::sync::OnceLock;
+use procfs::process::{Process, Stat, Status};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -20,41 +19,20 @@ use std::time::{Duration, Instant};
 pub const INTERVAL: Duration = Duration::from_millis(100);
 
 /// Clock ticks per second of /proc CPU times.
-pub fn clock_ticks() -> f64 {
-    static TICKS: OnceLock<f64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
-            .filter(|t| *t > 0.0)
-            .unwrap_or(100.0)
-    })
+fn clock_ticks() -> f64 {
+    procfs::ticks_per_second() as f64
 }
 
-/// Process state and CPU ticks from the text of `/proc/PID/stat`.
-pub fn parse_stat(text: &str) -> Option<(char, u64, u64)> {
-    // The command name (field 2) may contain spaces and parentheses: skip to the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    // Fields 14 and 15 of the file are utime and stime; `fields[0]` is field 3.
-    Some((state, fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?))
+/// `(VmRSS, VmHWM, Threads)` in bytes and threads; `/proc/PID/status` counts memory in KiB.
+/// No VmRSS means the process is tearing down its memory.
+fn memory(status: &Status) -> (Option<u64>, u64, u64) {
+    let bytes = |kib: u64| kib * 1024;
+    (status.vmrss.map(bytes), status.vmhwm.map_or(0, bytes), status.threads)
 }
 
-/// A `Name:  value kB` field of `/proc/PID/status` in bytes (or the bare number for
-/// fields without a unit, such as `Threads`).
-pub fn status_field(text: &str, name: &str) -> Option<u64> {
-    let line = text.lines().find(|l| l.split(':').next() == Some(name))?;
-    let mut parts = line.split(':').nth(1)?.split_whitespace();
-    let value: u64 = parts.next()?.parse().ok()?;
-    Some(if parts.next() == Some("kB") { value * 1024 } else { value })
-}
-
-/// A `name: value` field of `/proc/PID/io`.
-pub fn io_field(text: &str, name: &str) -> Option<u64> {
-    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+/// Whether `/proc/PID/stat` says the process has exited (zombie) or is being torn down.
+fn exited(stat: &Stat) -> bool {
+    stat.state == 'Z' || stat.state == 'X'
 }
 
 #[derive(Debug, Default)]
@@ -110,33 +88,32 @@ impl Sampler {
 }
 
 fn sample_loop(pid: u32, stop: &AtomicBool, sleeper: &mpsc::Receiver<()>) -> State {
-    let proc_dir = format!("/proc/{pid}");
+    // The handle holds /proc/PID open: once the process is reaped, reads fail instead of
+    // reaching a new process that reused the pid.
+    let mut state = State::default();
+    let Some(process) = i32::try_from(pid).ok().and_then(|pid| Process::new(pid).ok()) else { return state };
     let started = Instant::now();
     let ticks = clock_ticks();
-    let mut state = State::default();
     let mut last = (0.0f64, 0u64);
-    let read_stat = || std::fs::read_to_string(format!("{proc_dir}/stat")).ok().as_deref().and_then(parse_stat);
-    while let Some((proc_state, utime, stime)) = read_stat() {
+    while let Ok(stat) = process.stat() {
         // CPU times never go backwards; a zombie still reports its final totals.
-        state.utime = state.utime.max(utime);
-        state.stime = state.stime.max(stime);
-        if proc_state == 'Z' || proc_state == 'X' {
+        state.utime = state.utime.max(stat.utime);
+        state.stime = state.stime.max(stat.stime);
+        if exited(&stat) {
             break;
         }
         let t = started.elapsed().as_secs_f64();
         // No VmRSS: the process is tearing down its memory; such a sample is left out.
         let mut rss = None;
-        if let Ok(status) = std::fs::read_to_string(format!("{proc_dir}/status")) {
-            rss = status_field(&status, "VmRSS");
-            let rss = rss.unwrap_or(0);
-            let hwm = status_field(&status, "VmHWM").unwrap_or(0);
-            state.peak_rss = state.peak_rss.max(rss).max(hwm);
-            let threads = status_field(&status, "Threads").unwrap_or(0);
+        if let Ok(status) = process.status() {
+            let (vm_rss, hwm, threads) = memory(&status);
+            rss = vm_rss;
+            state.peak_rss = state.peak_rss.max(vm_rss.unwrap_or(0)).max(hwm);
             state.threads_max = state.threads_max.max(u32::try_from(threads).unwrap_or(u32::MAX));
         }
-        if let Ok(io) = std::fs::read_to_string(format!("{proc_dir}/io")) {
-            state.read_bytes = state.read_bytes.max(io_field(&io, "read_bytes").unwrap_or(0));
-            state.write_bytes = state.write_bytes.max(io_field(&io, "write_bytes").unwrap_or(0));
+        if let Ok(io) = process.io() {
+            state.read_bytes = state.read_bytes.max(io.read_bytes);
+            state.write_bytes = state.write_bytes.max(io.write_bytes);
         }
         let cpu = state.utime + state.stime;
         let dt = t - last.0;
@@ -162,15 +139,19 @@ mod tests {
 
     #[test]
     fn proc_files_are_parsed() {
-        let stat = "1234 (k b) (x)) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 9 0 100 1000 200";
-        assert_eq!(parse_stat(stat), Some(('S', 250, 40)));
-        let status = "Name:\tkbackup\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nThreads:\t7\n";
-        assert_eq!(status_field(status, "VmRSS"), Some(1024 * 1024));
-        assert_eq!(status_field(status, "VmHWM"), Some(2048 * 1024));
-        assert_eq!(status_field(status, "Threads"), Some(7));
-        let io = "rchar: 5\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n";
-        assert_eq!(io_field(io, "read_bytes"), Some(4096));
-        assert_eq!(io_field(io, "write_bytes"), Some(8192));
+        use procfs::FromRead;
+        // The command name may hold spaces and parentheses: only the last ')' ends it.
+        let stat = "1234 (k b) (x)) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 9 0 100 1000 200 \
+                    18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0";
+        let stat = Stat::from_read(stat.as_bytes()).unwrap();
+        assert_eq!((stat.comm.as_str(), stat.state, stat.utime, stat.stime), ("k b) (x)", 'S', 250, 40));
+        assert!(!exited(&stat));
+        let status = Status::from_read(include_str!("../../tests/fixtures/proc-status.txt").as_bytes()).unwrap();
+        assert_eq!(memory(&status), (Some(1024 * 1024), 2048 * 1024, 7));
+        let io =
+            "rchar: 5\nwchar: 0\nsyscr: 1\nsyscw: 0\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n";
+        let io = procfs::process::Io::from_read(io.as_bytes()).unwrap();
+        assert_eq!((io.read_bytes, io.write_bytes), (4096, 8192));
     }
 
     #[test]
@@ -183,7 +164,8 @@ mod tests {
         let metrics = sampler.finish(false);
         child.wait().unwrap();
         assert!(!metrics.timeline.is_empty());
-        assert!(metrics.peak_rss_bytes > 0);
+        // A shell's resident set is a few MiB: this catches KiB read as bytes, or the reverse.
+        assert!((100 << 10..1 << 30).contains(&metrics.peak_rss_bytes), "{}", metrics.peak_rss_bytes);
         assert!(metrics.threads_max >= 1);
     }
 }
