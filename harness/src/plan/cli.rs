@@ -100,7 +100,7 @@ pub fn run(out: &mut impl Write, args: PlanArgs) -> Result<ExitCode> {
         .out
         .unwrap_or_else(|| args.reports_dir.join("plan").join(harness::report::utc_timestamp(SystemTime::now())));
     plan::write_plan(&dir, &capacity).with_context(|| format!("writing the plan to {}", dir.display()))?;
-    let text = if args.json { plan::render_json(&capacity)? } else { plan::render_markdown(&capacity) };
+    let text = if args.json { plan::render_json(&capacity)? } else { plan::render_markdown(&capacity)? };
     write!(out, "{text}")?;
     eprintln!("plan written to {}", dir.display());
     Ok(if capacity.feasible { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -1,13 +1,14 @@
 //! `plan.md`: the plan for people — the answer first, then the measured scaling, the
 //! limits, the derivation table with its sources, the Kubernetes YAML and caveats.
 
+use super::Result;
 use super::compute::{format_duration, human_bytes};
 use super::kube::render_kubernetes;
 use super::model::{BudgetOrigin, CapacityPlan, MemoryModel};
 use std::fmt::Write;
 
 /// Renders the whole plan as GitHub-flavoured Markdown.
-pub fn render_markdown(plan: &CapacityPlan) -> String {
+pub fn render_markdown(plan: &CapacityPlan) -> Result<String> {
     let mut out = String::new();
     summary(&mut out, plan);
     request(&mut out, plan);
@@ -15,9 +16,9 @@ pub fn render_markdown(plan: &CapacityPlan) -> String {
     limits(&mut out, plan);
     derivation(&mut out, plan);
     sources(&mut out, plan);
-    let _ = writeln!(out, "## Kubernetes\n\n```yaml\n{}```\n", render_kubernetes(plan));
+    let _ = writeln!(out, "## Kubernetes\n\n```yaml\n{}```\n", render_kubernetes(plan)?);
     warnings(&mut out, plan);
-    out
+    Ok(out)
 }
 
 fn opt(x: Option<f64>, digits: usize) -> String {

@@ -135,4 +135,7 @@ pub enum PlanError {
     /// The plan could not be serialized.
     #[error("serializing plan.json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The Kubernetes manifests could not be serialized.
+    #[error("serializing kubernetes.yaml: {0}")]
+    Yaml(#[from] serde_saphyr::SerializeError),
 }

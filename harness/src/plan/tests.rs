@@ -250,12 +250,12 @@ fn reads_a_report_json_written_the_way_the_runner_writes_it() {
 
 #[test]
 fn markdown_snapshot() {
-    insta::assert_snapshot!(render_markdown(&plan_with(text())));
+    insta::assert_snapshot!(render_markdown(&plan_with(text())).unwrap());
 }
 
 #[test]
 fn kubernetes_snapshot() {
-    insta::assert_snapshot!(render_kubernetes(&plan_with(text())));
+    insta::assert_snapshot!(render_kubernetes(&plan_with(text())).unwrap());
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,28 +263,41 @@ fn kubernetes_snapshot() {
 struct K8sDoc {
     api_version: String,
     kind: String,
+    metadata: serde_json::Value,
     spec: serde_json::Value,
 }
 
 #[test]
 fn kubernetes_yaml_parses_back_as_deployment_and_hpa() {
     let plan = plan_with(text());
-    let docs: Vec<K8sDoc> = serde_saphyr::from_multiple(&render_kubernetes(&plan)).unwrap();
+    let docs: Vec<K8sDoc> = serde_saphyr::from_multiple(&render_kubernetes(&plan).unwrap()).unwrap();
     let kinds: Vec<(&str, &str)> = docs.iter().map(|d| (d.api_version.as_str(), d.kind.as_str())).collect();
     assert_eq!(kinds, [("apps/v1", "Deployment"), ("autoscaling/v2", "HorizontalPodAutoscaler")]);
     let (deployment, hpa) = (&docs[0].spec, &docs[1].spec);
-    assert_eq!(deployment["replicas"], 6);
-    let resources = &deployment["template"]["spec"]["containers"][0]["resources"];
     assert_eq!(
-        (resources["requests"]["cpu"].as_str(), resources["limits"]["memory"].as_str()),
-        (Some("840m"), Some("273Mi"))
+        (docs[0].metadata["name"].as_str(), docs[1].metadata["name"].as_str()),
+        (Some("kbackup"), Some("kbackup"))
     );
+    assert_eq!(deployment["replicas"], 6);
+    let template = &deployment["template"];
+    // The selector must match the pods' labels, or the API server rejects the Deployment.
+    assert_eq!(deployment["selector"]["matchLabels"], template["metadata"]["labels"]);
+    assert_eq!(template["metadata"]["annotations"]["prometheus.io/port"].as_str(), Some("9464"));
+    let container = &template["spec"]["containers"][0];
+    assert_eq!(container["ports"][0]["containerPort"], 9464);
+    assert_eq!(container["args"][4].as_str(), Some("0.0.0.0:9464"));
+    let resources = &container["resources"];
+    let quantities = ["requests", "limits"].map(|k| (resources[k]["cpu"].as_str(), resources[k]["memory"].as_str()));
+    assert_eq!(quantities, [(Some("840m"), Some("191Mi")), (Some("1200m"), Some("273Mi"))]);
+    assert_eq!(template["spec"]["volumes"][0]["configMap"]["name"].as_str(), Some("kbackup-config"));
+    assert_eq!(hpa["scaleTargetRef"]["name"].as_str(), Some("kbackup"));
     assert_eq!((hpa["minReplicas"].as_u64(), hpa["maxReplicas"].as_u64()), (Some(6), Some(48)));
     let metric = &hpa["metrics"][0];
     assert_eq!(
         (metric["type"].as_str(), metric["external"]["metric"]["name"].as_str()),
         (Some("External"), Some("kafka_backup_lag_bytes"))
     );
+    // A quantity is a string in the API; a bare number would be read as an integer.
     let lag: u64 = metric["external"]["target"]["averageValue"].as_str().unwrap().parse().unwrap();
     assert_eq!(lag, plan.autoscaling.target_lag_bytes);
 }

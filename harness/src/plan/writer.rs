@@ -16,10 +16,10 @@ pub fn render_json(plan: &CapacityPlan) -> Result<String> {
 /// `plan.md`, `plan.json`, `plan.svg` and `kubernetes.yaml` into `dir`. Returns the paths.
 pub fn write_plan(dir: &Path, plan: &CapacityPlan) -> Result<Vec<PathBuf>> {
     let outputs = [
-        ("plan.md", render_markdown(plan)),
+        ("plan.md", render_markdown(plan)?),
         ("plan.json", render_json(plan)?),
         ("plan.svg", render_svg(plan)?),
-        ("kubernetes.yaml", render_kubernetes(plan)),
+        ("kubernetes.yaml", render_kubernetes(plan)?),
     ];
     let io = |path: &Path| {
         let path = path.to_owned();
