@@ -74,6 +74,7 @@ pub fn parse(text: &str, origin: &str, lookup: impl Fn(&str) -> Option<String>) 
 }
 
 /// Expands references line by line, leaving YAML comments as written (they may mention `${VAR}`).
+// Kept by hand (issue 8): shellexpand expands bare `$NAME`/`$5` too; subst wants `${VAR:default}` and `\` escapes.
 fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
