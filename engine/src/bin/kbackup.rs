@@ -1,6 +1,6 @@
 //! `kbackup`: the command line. Parses arguments, sets up tracing and progress, calls the library.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -315,13 +315,15 @@ fn describe_text(d: &catalog::Description) -> String {
     lines.join("\n")
 }
 
+/// Prints a command's result on stdout.
 fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> Result<()> {
-    if json {
-        println!("{}", schema::to_json(value, true)?);
-    } else {
-        println!("{}", human());
+    let text = if json { schema::to_json(value, true)? } else { human() };
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        // The reader took what it wanted (`kbackup list | head -1`): not an error, and the exit
+        // code still says how the command went (1 for a failed verify, 130 when interrupted).
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("writing to stdout"),
     }
-    Ok(())
 }
 
 /// Ctrl-C or SIGTERM asks every task to flush, checkpoint and stop.
