@@ -64,15 +64,22 @@ stages_finish() {
     local rc="$1" name took result
     [[ -n "$CI_STAGE_NAME" ]] && stage_end "$rc"
     ((CI_STAGES_OWNER)) || return 0
+    if [[ ! -s "$CI_STAGES_FILE" ]]; then
+        rm -f "$CI_STAGES_FILE"
+        return 0
+    fi
     {
         printf '\n== stages (budget: cold run <= 60 min, CI limit 90 min)\n'
-        printf '%-34s %8s  %s\n' stage 'm:ss' result
+        printf '%-40s %8s  %s\n' stage 'm:ss' result
         while IFS=$'\t' read -r name took result; do
             [[ "$result" == 0 ]] && result=ok || result="FAILED (exit $result)"
-            printf '%-34s %8s  %s\n' "$name" "$(stage_clock "$took")" "$result"
+            printf '%-40s %8s  %s\n' "$name" "$(stage_clock "$took")" "$result"
         done <"$CI_STAGES_FILE"
-        printf '%-34s %8s  %s\n' total "$(stage_clock $(($(date +%s) - CI_STAGES_T0)))" \
+        printf '%-40s %8s  %s\n' total "$(stage_clock $(($(date +%s) - CI_STAGES_T0)))" \
             "$([[ "$rc" == 0 ]] && echo ok || echo "FAILED (exit $rc)")"
+        if grep -q '||' "$CI_STAGES_FILE"; then
+            printf '(the stages listed before an "a || b" stage ran side by side within it: their times overlap)\n'
+        fi
     } >&2
     rm -f "$CI_STAGES_FILE"
 }
