@@ -41,6 +41,15 @@ fn quick_scenario_round_trips_every_record() {
         eprintln!("skipping the end-to-end harness run: set TEST_INTEGRATION=1 to run it");
         return;
     }
+    // Opted in but the tools are missing: fail now, rather than have the harness spend ~40 min
+    // building them with its output captured by this test.
+    let script = workspace().join("ci/services.sh");
+    let installed = Command::new("bash").arg(&script).arg("installed").output().expect("running services.sh");
+    assert!(
+        installed.status.success(),
+        "TEST_INTEGRATION=1, but not installed: {}run `bash ci/services.sh install` (`bash ci/test.sh` does)",
+        String::from_utf8_lossy(&installed.stdout)
+    );
     let kbackup = kbackup();
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
