@@ -1,50 +1,74 @@
 #!/usr/bin/env bash
-# Performance gate: build release binaries, run the `quick` scenario on the native environment (its own
-# tansu + garage on free 127.0.0.1 ports), and compare the run with the committed baseline
+# Performance gate: run the `quick` scenario on the native environment (its own tansu + garage on free
+# 127.0.0.1 ports) with the binaries CI tested, and compare the run with the committed baseline
 # baselines/quick/<profile>.json. Exits with `harness compare`'s code: 0 no regression, 1 a gated metric
 # regressed (or the run's own checks failed), 2 tool error (no baseline, build or harness failure).
 #
-#   bash ci/gate.sh                      # the gate, as .ci/run calls it
+#   bash ci/gate.sh                      # build, then the gate
+#   bash ci/gate.sh --bin-dir DIR        # the gate on DIR/kbackup and DIR/harness, no build (.ci/run
+#                                        # passes the directory ci/test.sh built: <target dir>/ci)
 #   bash ci/gate.sh --save-baseline      # same run, then store it as the new baseline (commit the file)
 #   bash ci/gate.sh -- --set backup.compression_level=19   # extra `harness scenario` flags after --
 #
+# Without --bin-dir the binaries are built exactly as ci/test.sh builds them: cargo profile `ci`
+# (GATE_CARGO_PROFILE), `cargo test --workspace --no-run`. Not `cargo build -p engine -p harness`: the
+# workspace's tests and benches turn on a few more features of shared dependencies (serde, rustix), so
+# that would compile a second, slightly different kbackup. A baseline saved here therefore measures the
+# binaries CI measures.
+#
 # Shape of the run (overridable): GATE_PROFILE [standard] GATE_REPEAT [5] GATE_OUT [reports]
 # GATE_BASELINES [baselines]. standard = 256 MiB through every phase, so a backup lasts seconds rather
-# than a fraction of one; 5 repeats give the median a 95% interval that means something. About 2 minutes
+# than a fraction of one; 5 repeats give the median a 95% interval that means something. About 3 minutes
 # on a 2-core machine. The tolerances in scenarios/quick.yaml's `gate:` are set from measured
 # run-to-run spread on a busy shared 2-core machine: the gate catches gross regressions, not 5% ones.
 # The report, compare.md and compare.json end up in GATE_OUT/quick/<UTC time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=ci/common.sh
+source ci/common.sh
 
 profile=${GATE_PROFILE:-standard}
 repeat=${GATE_REPEAT:-5}
 out=${GATE_OUT:-reports}
 baselines=${GATE_BASELINES:-baselines}
+cargo_profile=${GATE_CARGO_PROFILE:-ci}
 save=0
+bin_dir=""
+usage="usage: bash ci/gate.sh [--bin-dir DIR] [--save-baseline] [-- harness scenario flags...]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --save-baseline) save=1; shift ;;
+    --bin-dir)
+      [[ $# -ge 2 ]] || { echo "$usage" >&2; exit 2; }
+      bin_dir=$2; shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: bash ci/gate.sh [--save-baseline] [-- harness scenario flags...]" >&2; exit 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 
-target=${CARGO_TARGET_DIR:-target}
-echo "== gate: cargo build --release --locked -p engine -p harness" >&2
-start=$(date +%s)
-cargo build --release --locked -p engine -p harness || exit 2
-echo "== gate: release build took $(( $(date +%s) - start )) s" >&2
+stages_init
+trap 'stages_finish $?' EXIT
 
-harness="$target/release/harness"
-echo "== gate: harness scenario quick --profile $profile --repeat $repeat --env native $*" >&2
-start=$(date +%s)
+if [[ -z $bin_dir ]]; then
+  stage_begin "gate: build (profile $cargo_profile)"
+  cargo test --profile "$cargo_profile" --workspace --locked --no-run || exit 2
+  stage_end
+  bin_dir=$(ci_bin_dir "$cargo_profile") || exit 2
+fi
+harness="$bin_dir/harness"
+kbackup="$bin_dir/kbackup"
+for bin in "$harness" "$kbackup"; do
+  [[ -x $bin ]] || { echo "== gate: $bin not found (build it, or pass --bin-dir)" >&2; exit 2; }
+done
+
+echo "== gate: $harness scenario quick --profile $profile --repeat $repeat --env native --kbackup $kbackup $*" >&2
+stage_begin "gate: scenario quick ($profile, $repeat repeats)"
 set +e
 dir=$("$harness" scenario quick --profile "$profile" --repeat "$repeat" --env native \
-  --kbackup "$target/release/kbackup" --out "$out" "$@")
+  --kbackup "$kbackup" --out "$out" "$@")
 run_rc=$?
 set -e
-echo "== gate: scenario took $(( $(date +%s) - start )) s (exit $run_rc)" >&2
+stage_end "$run_rc"
 if [[ $run_rc -ne 0 && $run_rc -ne 1 ]] || [[ -z $dir || ! -f $dir/report.json ]]; then
   echo "== gate: the scenario did not produce a report (exit $run_rc)" >&2
   exit 2

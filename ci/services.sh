@@ -3,7 +3,9 @@
 # an S3 object store (garage), run as plain background processes on 127.0.0.1.
 #
 # Usage:
-#   ci/services.sh install        # build/cache the pinned binaries (10-25 min each cold, instant warm)
+#   ci/services.sh install [NAME...]  # build/cache the pinned binaries, or only tansu / garage
+#                                   # (cold: ~22 and ~17 min on 2 cores; instant when cached)
+#   ci/services.sh installed      # rc 0 if both are cached; else lists what `install` would build
 #   eval "$(ci/services.sh start)"  # fresh state, start both, print `export` lines on stdout
 #   ci/services.sh env            # print the export lines of the running services
 #   ci/services.sh status         # which services are running and answering (rc 1 if not both)
@@ -40,8 +42,13 @@ set -euo pipefail
 TANSU_VERSION="0.6.0"
 TANSU_FEATURES="dynostore,libsql"
 GARAGE_VERSION="2.5.0"
+# Minutes a cold `cargo install` took on the project's 2-core development VM: for progress lines.
+TANSU_BUILD_MINUTES=22
+GARAGE_BUILD_MINUTES=17
 
 TOOLS_DIR="${KBACKUP_TOOLS_DIR:-$HOME/.cargo/kbackup-tools}"
+# cargo target dir of the installs, shared by both; removed once both are installed.
+BUILD_DIR="$TOOLS_DIR/build"
 TANSU_BIN="$TOOLS_DIR/tansu-$TANSU_VERSION/bin/tansu"
 GARAGE_BIN="$TOOLS_DIR/garage-$GARAGE_VERSION/bin/garage"
 
@@ -147,8 +154,8 @@ need_bins() {
 
 # ---------------------------------------------------------------- install
 install_one() {
-    # install_one NAME VERSION BIN [cargo features]
-    local name="$1" version="$2" bin="$3" features="${4:-}"
+    # install_one NAME VERSION BIN MINUTES [cargo features]
+    local name="$1" version="$2" bin="$3" minutes="$4" features="${5:-}"
     local root="$TOOLS_DIR/$name-$version"
     local logfile="$TOOLS_DIR/$name-$version-install.log"
     if tool_version_ok "$bin" "$version"; then
@@ -157,14 +164,18 @@ install_one() {
     fi
     command -v cargo >/dev/null 2>&1 || die "cargo not found; a Rust toolchain is needed to build $name"
     mkdir -p "$TOOLS_DIR"
-    # --force: we only get here if the binary is missing or broken.
+    # --force: we only get here if the binary is missing or broken. The crate's own release
+    # profile and features are used as published: the broker's and the store's speed (which
+    # the performance baselines measure) depends on them.
     local args=(install "$name" --locked --force --version "$version" --root "$root")
     [[ -n "$features" ]] && args+=(--features "$features")
-    log "$name $version: building with 'cargo ${args[*]}'"
-    log "$name $version: this takes ~10-25 minutes on a cold machine; log: $logfile"
+    log "building $name $version (first run only, ~$minutes min on 2 cores); log: $logfile"
+    log "$name $version: cargo ${args[*]}"
     local start
     start="$(now)"
-    if ! cargo "${args[@]}" >"$logfile" 2>&1; then
+    # One target dir for both tools: the crates they share (same version and features) are
+    # compiled once. It does not change what is built, only where the intermediate files go.
+    if ! CARGO_TARGET_DIR="$BUILD_DIR" cargo "${args[@]}" 2>&1 | progress "$name $version" "$start" >"$logfile"; then
         tail -n 40 "$logfile" >&2 || true
         die "$name $version: cargo install failed (full log: $logfile)"
     fi
@@ -173,9 +184,57 @@ install_one() {
     log "$name $version: installed in $(($(now) - start)) s"
 }
 
+# progress LABEL START: copies cargo's output from stdin to stdout and, every 2 minutes, says on
+# stderr how long the build has run and how many crates it has compiled.
+progress() {
+    local label="$1" start="$2" line compiled=0 next=$(($2 + 120))
+    while IFS= read -r line; do
+        printf '%s\n' "$line"
+        [[ "$line" == *" Compiling "* ]] && compiled=$((compiled + 1))
+        if (($(now) >= next)); then
+            log "$label: $((($(now) - start) / 60)) min so far, $compiled crates compiled"
+            next=$((next + 120))
+        fi
+    done
+}
+
+# The tools `install` knows, as "name version bin minutes features" lines.
+tools() {
+    printf '%s\n' "tansu $TANSU_VERSION $TANSU_BIN $TANSU_BUILD_MINUTES $TANSU_FEATURES" \
+        "garage $GARAGE_VERSION $GARAGE_BIN $GARAGE_BUILD_MINUTES"
+}
+
 cmd_install() {
-    install_one tansu "$TANSU_VERSION" "$TANSU_BIN" "$TANSU_FEATURES"
-    install_one garage "$GARAGE_VERSION" "$GARAGE_BIN"
+    local name version bin minutes features want wanted=("$@") found
+    for want in "${wanted[@]}"; do
+        [[ "$want" == tansu || "$want" == garage ]] || die "install: unknown tool '$want' (tansu, garage)"
+    done
+    # fd 3: cargo must not inherit the list as its stdin.
+    while read -r -u 3 name version bin minutes features; do
+        if ((${#wanted[@]} > 0)); then
+            found=0
+            for want in "${wanted[@]}"; do [[ "$want" == "$name" ]] && found=1; done
+            ((found)) || continue
+        fi
+        install_one "$name" "$version" "$bin" "$minutes" "$features"
+    done 3< <(tools)
+    if tool_version_ok "$TANSU_BIN" "$TANSU_VERSION" && tool_version_ok "$GARAGE_BIN" "$GARAGE_VERSION"; then
+        # Several GB of intermediate files, needed again only for other versions.
+        rm -rf "$BUILD_DIR"
+    fi
+}
+
+# Succeeds when both tools are installed; otherwise says on stdout which ones `install` would
+# build and how long that takes, and fails.
+cmd_installed() {
+    local name version bin minutes features rc=0
+    while read -r name version bin minutes features; do
+        if ! tool_version_ok "$bin" "$version"; then
+            printf '%s %s (~%s min to build on 2 cores)\n' "$name" "$version" "$minutes"
+            rc=1
+        fi
+    done < <(tools)
+    return "$rc"
 }
 
 # ---------------------------------------------------------------- state dir
@@ -526,7 +585,11 @@ usage() {
 main() {
     local cmd="${1:-}"
     case "$cmd" in
-        install) cmd_install ;;
+        install)
+            shift
+            cmd_install "$@"
+            ;;
+        installed) cmd_installed ;;
         start) cmd_start ;;
         env) cmd_env ;;
         status) cmd_status ;;

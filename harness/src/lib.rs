@@ -17,5 +17,6 @@ pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod setup;
 pub mod stats;
 pub mod warning;

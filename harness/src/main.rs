@@ -11,6 +11,7 @@ use harness::env::{self, Environment, ExternalArgs, ExternalEnv, NativeEnv};
 use harness::load;
 use harness::runner::{self, RunOptions};
 use harness::scenario::{self, Profile};
+use harness::setup::{self, BuildDir};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,8 +62,9 @@ enum Command {
         /// Root directory of the reports (`<DIR>/<scenario>/<UTC time>/`).
         #[arg(long, value_name = "DIR", default_value = "reports")]
         out: PathBuf,
-        /// The kbackup binary. Default: $KBACKUP_BIN, else target/release/kbackup, else
-        /// target/debug/kbackup.
+        /// The kbackup binary. Default: $KBACKUP_BIN; else, under `cargo run`, the kbackup of
+        /// the same profile, built first; else the kbackup next to this harness binary, then
+        /// target/release/kbackup, then target/debug/kbackup.
         #[arg(long, value_name = "PATH")]
         kbackup: Option<PathBuf>,
         /// Set an engine config key at every point, over the scenario's `engine:` and
@@ -274,8 +276,10 @@ struct RunArgs {
     external: ExternalFlags,
 }
 
-/// The kbackup binary: the flag, $KBACKUP_BIN, then release and debug builds in
-/// ./target and in the workspace's target directory.
+/// The kbackup binary: the flag, $KBACKUP_BIN; under `cargo run` ($CARGO set), the kbackup of
+/// this checkout and build profile, built or brought up to date first, so a newcomer's first
+/// command needs no separate build; then the one next to this executable (same build), then
+/// release and debug builds in ./target and in the workspace's target directory.
 fn find_kbackup(flag: Option<PathBuf>) -> Result<PathBuf> {
     let explicit = flag.or_else(|| std::env::var_os("KBACKUP_BIN").filter(|v| !v.is_empty()).map(PathBuf::from));
     if let Some(path) = explicit {
@@ -283,17 +287,23 @@ fn find_kbackup(flag: Option<PathBuf>) -> Result<PathBuf> {
         return Ok(path);
     }
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = ["release", "debug"].into_iter().flat_map(|profile| {
+    let build = std::env::current_exe().ok().and_then(|exe| BuildDir::of_executable(&exe));
+    if let (Some(cargo), Some(build)) = (std::env::var_os("CARGO"), &build) {
+        return Ok(build.build_kbackup(&cargo, &workspace)?);
+    }
+    let beside = build.map(|b| b.kbackup());
+    let candidates = beside.into_iter().chain(["release", "debug"].into_iter().flat_map(|profile| {
         [PathBuf::from("target"), workspace.join("target")].map(|t| t.join(profile).join("kbackup"))
-    });
+    }));
     for candidate in candidates {
         if candidate.is_file() {
             return Ok(candidate.canonicalize().unwrap_or(candidate));
         }
     }
     anyhow::bail!(
-        "no kbackup binary found (looked at --kbackup, $KBACKUP_BIN, target/release/kbackup, \
-         target/debug/kbackup); build it with `cargo build --release -p engine`"
+        "no kbackup binary found (looked at --kbackup, $KBACKUP_BIN, next to this harness, target/release/kbackup, \
+         target/debug/kbackup); build it with `cargo build --release -p engine`, or run the harness with \
+         `cargo run --release -p harness --`, which builds it"
     )
 }
 
@@ -320,7 +330,9 @@ fn run_scenario(out: &mut impl Write, path: &Path, profile: Profile, args: RunAr
         EnvArg::Containers => containers_env()?,
         EnvArg::Native => {
             let wan = plan.points.iter().any(|p| p.network.is_some());
-            Environment::Native(NativeEnv::start_for(&env::services_script(), wan)?)
+            let script = env::services_script();
+            setup::install_services(&script)?;
+            Environment::Native(NativeEnv::start_for(&script, wan)?)
         }
         EnvArg::External => {
             let f = args.external;
@@ -357,6 +369,7 @@ fn env_command(out: &mut impl Write, action: EnvAction, state_dir: &Path) -> Res
     let script = env::services_script();
     match action {
         EnvAction::Up => {
+            setup::install_services(&script)?;
             let env = NativeEnv::start_in(&script, state_dir, false)?;
             write!(out, "{}", env.export_lines())?;
             eprintln!("services running; stop them with `harness env down --state-dir {}`", state_dir.display());

@@ -2,11 +2,13 @@
 //! and garage started by the harness itself, with a real `kbackup` binary.
 //!
 //! Runs only with TEST_INTEGRATION=1 (it needs the binaries `ci/services.sh install`
-//! provides). The kbackup binary is $KBACKUP_BIN, else `<target dir>/debug/kbackup`,
-//! built with `cargo build -p engine --bin kbackup` when missing.
+//! provides). The kbackup binary is $KBACKUP_BIN, else the one of this test's own build
+//! profile (`<target dir>/<profile>/kbackup`: `ci/test.sh` builds the `ci` profile, a plain
+//! `cargo test` the debug one), built with `cargo build -p engine --bin kbackup` when missing.
 
 use harness::report::Report;
 use harness::scenario::Phase;
+use harness::setup::BuildDir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -15,26 +17,22 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("workspace root")
 }
 
-/// $KBACKUP_BIN, else the debug build in the (inherited) target directory, built if missing.
+/// $KBACKUP_BIN, else the kbackup of this test's build profile, built if missing. (Only
+/// when missing: `cargo test --workspace` has built it already, and `cargo build -p engine`
+/// resolves dependency features differently, so it would compile a second kbackup.)
 fn kbackup() -> PathBuf {
     if let Some(bin) = std::env::var_os("KBACKUP_BIN").filter(|v| !v.is_empty()) {
         let bin = PathBuf::from(bin);
         assert!(bin.is_file(), "KBACKUP_BIN={} does not exist", bin.display());
         return bin;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
-    let bin = target.join("debug").join("kbackup");
-    if !bin.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "engine", "--bin", "kbackup"])
-            .current_dir(workspace())
-            .status()
-            .expect("running cargo build -p engine");
-        assert!(status.success(), "cargo build -p engine --bin kbackup failed: {status}");
+    let exe = std::env::current_exe().expect("path of this test binary");
+    let build = BuildDir::of_executable(&exe).expect("test binary inside a cargo target directory");
+    if build.kbackup().is_file() {
+        return build.kbackup();
     }
-    assert!(bin.is_file(), "{} missing after building it", bin.display());
-    bin
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    build.build_kbackup(&cargo, &workspace()).expect("building kbackup")
 }
 
 #[test]
@@ -43,6 +41,15 @@ fn quick_scenario_round_trips_every_record() {
         eprintln!("skipping the end-to-end harness run: set TEST_INTEGRATION=1 to run it");
         return;
     }
+    // Opted in but the tools are missing: fail now, rather than have the harness spend ~40 min
+    // building them with its output captured by this test.
+    let script = workspace().join("ci/services.sh");
+    let installed = Command::new("bash").arg(&script).arg("installed").output().expect("running services.sh");
+    assert!(
+        installed.status.success(),
+        "TEST_INTEGRATION=1, but not installed: {}run `bash ci/services.sh install` (`bash ci/test.sh` does)",
+        String::from_utf8_lossy(&installed.stdout)
+    );
     let kbackup = kbackup();
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
