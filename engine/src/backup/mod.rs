@@ -5,6 +5,7 @@
 //! complete / fsync + rename) → only then its manifest entry, the checkpoint, is written.
 
 mod partition;
+mod roll;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
