@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod continuous;
 mod corruption;
 mod crash;
 mod delete;
