@@ -158,6 +158,16 @@ pub fn create_topic(env: &Env, topic: &str, partitions: i32) {
     }
 }
 
+pub fn delete_topic(env: &Env, topic: &str) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &env.bootstrap).create().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for r in rt.block_on(admin.delete_topics(&[topic], &options)).unwrap() {
+        r.unwrap();
+    }
+}
+
 pub fn producer(env: &Env) -> ThreadedProducer<DefaultProducerContext> {
     ClientConfig::new()
         .set("bootstrap.servers", &env.bootstrap)
