@@ -157,8 +157,10 @@ fn dollar_escape() {
 #[test]
 fn shipped_examples_parse() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    for name in ["backup.yaml", "restore.yaml", "filesystem.yaml"] {
+    for name in ["backup.yaml", "restore.yaml", "filesystem.yaml", "continuous.yaml"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
-        parse(&text, name, |_| None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let plan = parse(&text, name, |_| None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expected = if name == "continuous.yaml" { BackupMode::Continuous } else { BackupMode::Snapshot };
+        assert_eq!(plan.backup.mode, expected, "{name}");
     }
 }
