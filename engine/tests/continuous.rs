@@ -114,7 +114,7 @@ fn follows_producers_and_stops_cleanly_on_sigterm() {
     };
     let config = write_config(&env, dir.path(), &settings);
     let metrics = free_local_addr();
-    let mut run = start(&config, dir.path(), &["--metrics-listen", &metrics]);
+    let mut run = start(&config, dir.path(), &["--metrics-listen", &metrics, "--progress-json"]);
     for _ in 0..5 {
         produce_bulk(&env, &topic, 3, 3_000, 300);
         std::thread::sleep(Duration::from_millis(300));
@@ -126,6 +126,14 @@ fn follows_producers_and_stops_cleanly_on_sigterm() {
             metric_sum(&text, "kafka_backup_partition_records_total") >= total
                 && metric_sum(&text, "kafka_backup_lag_records") == 0.0
         })
+    });
+    // The end moved with the producers: the expected total follows the high watermarks, not the
+    // ListOffsets answer at start (a third of the records, and under-reported on tansu).
+    let log = run.stderr.clone();
+    wait_until(&mut run, "expected records follow the high watermark", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let last = text.lines().filter_map(engine::progress::ProgressLine::parse).last();
+        last.is_some_and(|line| line.progress.expected_records == 18_000)
     });
     let before_stop = checkpointed(&config, &topic);
     assert!(before_stop < 18_000, "the open segments still held records before the stop ({before_stop})");
