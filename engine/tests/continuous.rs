@@ -132,7 +132,7 @@ fn follows_producers_and_stops_cleanly_on_sigterm() {
     let log = run.stderr.clone();
     wait_until(&mut run, "expected records follow the high watermark", || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let last = text.lines().filter_map(engine::progress::ProgressLine::parse).last();
+        let last = text.lines().filter_map(engine::progress::ProgressLine::parse).next_back();
         last.is_some_and(|line| line.progress.expected_records == 18_000)
     });
     let before_stop = checkpointed(&config, &topic);

@@ -1,7 +1,7 @@
 //! Backup runs. Snapshot (default): every selected partition is read up to the end captured at
 //! start, into segments that stream to storage, one owned task per partition bounded by a
 //! semaphore. Continuous: every partition is followed until stopped, and new topics and
-//! partitions join while running (see [`continuous`]).
+//! partitions join while running (module `continuous`).
 //!
 //! Durability order, per segment: blocks are uploaded → the object is completed (multipart
 //! complete / fsync + rename) → only then its manifest entry, the checkpoint, is written.
