@@ -77,7 +77,8 @@ pub struct Progress {
 /// Where one partition stands: offsets are "next offset" positions (one past the last record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PartitionProgress {
-    /// The offset this run must reach (the snapshot boundary for backups).
+    /// The offset this run must reach: the snapshot boundary, or in continuous mode the
+    /// partition's high watermark as last seen.
     pub boundary: i64,
     /// Next offset after the last record uploaded into an open segment.
     pub uploaded_offset: i64,
@@ -94,7 +95,7 @@ pub struct PartitionProgress {
 }
 
 impl PartitionProgress {
-    /// Offsets still to read before the boundary.
+    /// Offsets still to read before the boundary (the high watermark in continuous mode).
     pub fn lag_records(&self) -> u64 {
         self.boundary.saturating_sub(self.uploaded_offset).max(0) as u64
     }
@@ -199,6 +200,19 @@ impl Progress {
         self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()).record(latency);
     }
 
+    /// Continuous mode: the partition's end moved to `high` (from a fetch response); lag is
+    /// measured against it, and the expected total grows with it.
+    pub fn high_watermark(&self, topic: &str, partition: i32, high: i64) {
+        let grown = {
+            let mut table = self.table();
+            let entry = table.entry((topic.to_string(), partition)).or_default();
+            let grown = high.saturating_sub(entry.boundary).max(0) as u64;
+            entry.boundary = entry.boundary.max(high);
+            grown
+        };
+        self.expect(grown);
+    }
+
     /// A copy of every partition's state, in topic/partition order.
     pub fn partitions(&self) -> Vec<((String, i32), PartitionProgress)> {
         self.table().iter().map(|(k, v)| (k.clone(), *v)).collect()
@@ -232,6 +246,19 @@ mod tests {
         let (_, s) = p.partitions()[0].clone();
         assert_eq!((s.lag_records(), s.unacknowledged_records(), s.segments), (700, 0, 1));
         assert_eq!((p.records(), p.bytes()), (300, 30_000));
+    }
+
+    #[test]
+    fn continuous_lag_follows_the_high_watermark() {
+        let p = Progress::default();
+        p.partition_planned("t", 0, 0, 100);
+        p.block_uploaded("t", 0, 100, 100, 10_000, 1_000);
+        assert_eq!(p.partitions()[0].1.lag_records(), 0);
+        p.high_watermark("t", 0, 350);
+        assert_eq!((p.partitions()[0].1.lag_records(), p.expected_records()), (250, 350));
+        // A stale (lower) watermark neither shrinks the end nor the expected total.
+        p.high_watermark("t", 0, 300);
+        assert_eq!((p.partitions()[0].1.lag_records(), p.expected_records()), (250, 350));
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub struct Settings<'a> {
     pub segment_max_bytes: &'a str,
     pub block_size: &'a str,
     pub mapping: Option<(&'a str, &'a str)>,
+    /// Extra lines under `backup:`, each `  key: value\n`.
+    pub extra_backup: &'a str,
 }
 
 impl<'a> Settings<'a> {
@@ -92,6 +94,7 @@ impl<'a> Settings<'a> {
             segment_max_bytes: "1MiB",
             block_size: "64KiB",
             mapping: None,
+            extra_backup: "",
         }
     }
 }
@@ -107,8 +110,8 @@ pub fn write_config(env: &Env, dir: &Path, s: &Settings<'_>) -> PathBuf {
     };
     let mapping = s.mapping.map_or(String::new(), |(from, to)| format!("  topic_mapping:\n    {from}: {to}\n"));
     let text = format!(
-        "backup_id: {}\nkafka:\n  bootstrap_servers: \"{}\"\n  fetch_max_wait_ms: 10ms\n  topics:\n    include: [\"{}\"]\nbackup:\n  compression: {}\n  segment_max_bytes: {}\n  block_size: {}\n  max_concurrent_partitions: 4\n  resume: rescan\nstorage:\n{storage}\nrestore:\n{mapping}  replication_factor: 1\n",
-        s.backup_id, env.bootstrap, s.topic_regex, s.compression, s.segment_max_bytes, s.block_size
+        "backup_id: {}\nkafka:\n  bootstrap_servers: \"{}\"\n  fetch_max_wait_ms: 10ms\n  topics:\n    include: [\"{}\"]\nbackup:\n  compression: {}\n  segment_max_bytes: {}\n  block_size: {}\n  max_concurrent_partitions: 4\n  resume: rescan\n{}storage:\n{storage}\nrestore:\n{mapping}  replication_factor: 1\n",
+        s.backup_id, env.bootstrap, s.topic_regex, s.compression, s.segment_max_bytes, s.block_size, s.extra_backup
     );
     let path = dir.join("config.yaml");
     std::fs::write(&path, text).unwrap();
@@ -151,6 +154,16 @@ pub fn create_topic(env: &Env, topic: &str, partitions: i32) {
         ))
         .unwrap();
     for r in results {
+        r.unwrap();
+    }
+}
+
+pub fn delete_topic(env: &Env, topic: &str) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &env.bootstrap).create().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for r in rt.block_on(admin.delete_topics(&[topic], &options)).unwrap() {
         r.unwrap();
     }
 }
@@ -234,4 +247,28 @@ fn send(producer: &ThreadedProducer<DefaultProducerContext>, mut record: BaseRec
             }
         }
     }
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub fn free_local_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// One `GET /metrics`; `None` while the endpoint is not up yet.
+pub fn scrape(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.1 200").then_some(response)
+}
+
+/// Sum of a metric's samples over all label sets.
+pub fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

@@ -104,27 +104,3 @@ fn sigterm_flushes_checkpoints_and_resumes() {
     let comparison = json(kbackup(&config, &["verify", "--against", &topic, "--json"]));
     assert_eq!(comparison["equal"], true, "{comparison}");
 }
-
-/// A loopback address with a port that was free a moment ago.
-fn free_local_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-/// One `GET /metrics`; `None` while the endpoint is not up yet.
-fn scrape(addr: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.starts_with("HTTP/1.1 200").then_some(response)
-}
-
-/// Sum of a metric's samples over all label sets.
-fn metric_sum(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}

@@ -1,26 +1,31 @@
-//! Snapshot backup: every selected partition is read up to the end captured at start, into
-//! segments that stream to storage, one owned task per partition bounded by a semaphore.
+//! Backup runs. Snapshot (default): every selected partition is read up to the end captured at
+//! start, into segments that stream to storage, one owned task per partition bounded by a
+//! semaphore. Continuous: every partition is followed until stopped, and new topics and
+//! partitions join while running (module `continuous`).
 //!
 //! Durability order, per segment: blocks are uploaded → the object is completed (multipart
 //! complete / fsync + rename) → only then its manifest entry, the checkpoint, is written.
 
+mod continuous;
 mod partition;
+mod roll;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Plan;
+use crate::config::{BackupMode, Plan};
 use crate::kafka::{Admin, KafkaError, Span, TopicInfo};
 use crate::manifest::{self, BackupInfo, Gap, Layout, ManifestEntry, ManifestError};
 use crate::progress::Progress;
 use crate::segment::SegmentError;
 use crate::store::{Store, StoreError};
-use crate::summary::{RunSummary, latency_histogram, summarize_latency};
+use crate::summary::{PartitionSummary, RunSummary, latency_histogram, summarize_latency};
+use hdrhistogram::Histogram;
 use partition::PartitionTask;
 
 /// Why a backup failed.
@@ -64,6 +69,43 @@ pub enum BackupError {
         /// The first failure.
         first: Box<BackupError>,
     },
+    /// A continuous run was stopped, but some partitions did not flush and checkpoint their open
+    /// segment within `--shutdown-timeout`. Nothing past their last checkpoint was recorded.
+    #[error(
+        "stop did not finish within {timeout:?}: {} partitions not flushed: {}; their records after the last checkpoint were not recorded (the next run reads them again)",
+        unflushed.len(),
+        unflushed.join(", ")
+    )]
+    ShutdownTimeout {
+        /// The deadline.
+        timeout: Duration,
+        /// `topic/partition (checkpointed to N, read to M)` for each partition still flushing.
+        unflushed: Vec<String>,
+    },
+}
+
+/// What every partition task of a run shares.
+#[derive(Clone)]
+pub(crate) struct RunContext {
+    pub plan: Arc<Plan>,
+    pub store: Store,
+    pub layout: Layout,
+    pub progress: Arc<Progress>,
+    pub latencies: Arc<Mutex<Histogram<u64>>>,
+}
+
+impl RunContext {
+    fn task(&self, range: PartitionRange, cancel: CancellationToken) -> PartitionTask {
+        PartitionTask {
+            range,
+            plan: self.plan.clone(),
+            store: self.store.clone(),
+            layout: self.layout.clone(),
+            cancel,
+            progress: self.progress.clone(),
+            latencies: self.latencies.clone(),
+        }
+    }
 }
 
 /// Where one partition's run starts and must reach.
@@ -91,22 +133,40 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
         progress.partition_planned(&range.topic, range.partition, range.span.start, range.span.boundary);
     }
     let started = Instant::now();
-    let latencies = Arc::new(Mutex::new(latency_histogram()));
-    let semaphore = Arc::new(Semaphore::new(plan.backup.max_concurrent_partitions));
+    let ctx = RunContext {
+        plan: Arc::new(plan.clone()),
+        store,
+        layout,
+        progress,
+        latencies: Arc::new(Mutex::new(latency_histogram())),
+    };
+    let (partitions, failures) = match plan.backup.mode {
+        BackupMode::Snapshot => run_snapshot(&ctx, ranges, cancel).await,
+        BackupMode::Continuous => continuous::Supervisor::new(ctx.clone(), admin, cancel, &topics).run(ranges).await?,
+    };
+    let total = partitions.len() + failures.len();
+    if let Some(first) = failures.into_iter().next() {
+        let failed = total - partitions.len();
+        return Err(BackupError::Partitions { failed, total, first: Box::new(first) });
+    }
+    let mut summary =
+        RunSummary::from_partitions("backup", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
+    summary.checkpoint_latency_ms = summarize_latency(&ctx.latencies.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(summary)
+}
+
+/// Every partition to its boundary, at most `max_concurrent_partitions` at once.
+async fn run_snapshot(
+    ctx: &RunContext,
+    ranges: Vec<PartitionRange>,
+    cancel: CancellationToken,
+) -> (Vec<PartitionSummary>, Vec<BackupError>) {
+    let semaphore = Arc::new(Semaphore::new(ctx.plan.backup.max_concurrent_partitions));
     let tracker = TaskTracker::new();
-    let plan = Arc::new(plan.clone());
     let handles: Vec<_> = ranges
         .into_iter()
         .map(|range| {
-            let task = PartitionTask {
-                range,
-                plan: plan.clone(),
-                store: store.clone(),
-                layout: layout.clone(),
-                cancel: cancel.clone(),
-                progress: progress.clone(),
-                latencies: latencies.clone(),
-            };
+            let task = ctx.task(range, cancel.clone());
             let semaphore = semaphore.clone();
             tracker.spawn(async move {
                 let _permit = semaphore.acquire_owned().await.expect("semaphore is never closed");
@@ -124,15 +184,7 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
         }
     }
     tracker.wait().await;
-    let total = partitions.len() + failures.len();
-    if let Some(first) = failures.into_iter().next() {
-        let failed = total - partitions.len();
-        return Err(BackupError::Partitions { failed, total, first: Box::new(first) });
-    }
-    let mut summary =
-        RunSummary::from_partitions("backup", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
-    summary.checkpoint_latency_ms = summarize_latency(&latencies.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(summary)
+    (partitions, failures)
 }
 
 async fn select_topics(plan: &Plan, admin: &Admin) -> Result<Vec<TopicInfo>, BackupError> {
@@ -188,22 +240,35 @@ async fn plan_ranges(
     let mut ranges = Vec::new();
     for topic in topics {
         for partition in 0..topic.partitions {
-            let (low, high) = admin.watermarks(&topic.name, partition).await?;
-            let resume = existing.get(&(topic.name.clone(), partition)).and_then(|e| manifest::resume_offset(e));
-            let start = match resume {
-                Some(next) if next < low => {
-                    record_gap(store, layout, &topic.name, partition, next, low).await?;
-                    low
-                }
-                Some(next) => next,
-                None => low,
-            };
-            let fetch_from = if plan.backup.resume_rescan { low } else { start };
-            let span = Span { fetch_from, start, boundary: high };
-            ranges.push(PartitionRange { topic: topic.name.clone(), partition, span });
+            ranges.push(plan_range(plan, admin, store, layout, &topic.name, partition, existing).await?);
         }
     }
     Ok(ranges)
+}
+
+/// One partition's resume point, gap and boundary.
+async fn plan_range(
+    plan: &Plan,
+    admin: &Admin,
+    store: &Store,
+    layout: &Layout,
+    topic: &str,
+    partition: i32,
+    existing: &BTreeMap<(String, i32), Vec<ManifestEntry>>,
+) -> Result<PartitionRange, BackupError> {
+    let (low, high) = admin.watermarks(topic, partition).await?;
+    let resume = existing.get(&(topic.to_string(), partition)).and_then(|e| manifest::resume_offset(e));
+    let start = match resume {
+        Some(next) if next < low => {
+            record_gap(store, layout, topic, partition, next, low).await?;
+            low
+        }
+        Some(next) => next,
+        None => low,
+    };
+    let fetch_from = if plan.backup.resume_rescan { low } else { start };
+    let span = Span { fetch_from, start, boundary: high };
+    Ok(PartitionRange { topic: topic.to_string(), partition, span })
 }
 
 async fn record_gap(

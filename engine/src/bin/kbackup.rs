@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use engine::config::{self, Plan, human_bytes};
+use engine::config::{self, BackupMode, Plan, human_bytes};
 use engine::manifest::{self, Layout};
 use engine::progress::{Command as RunCommand, Progress, ProgressLine};
 use engine::store::Store;
@@ -53,8 +53,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Back up the selected topics up to their current end, then exit. Re-running resumes.
-    Backup,
+    /// Back up the selected topics up to their current end, then exit (snapshot mode, the
+    /// default); or with --continuous (or `backup.mode: continuous`), follow them until stopped.
+    /// Re-running resumes from the checkpoints.
+    Backup {
+        /// Follow new records, topics and partitions until SIGTERM or Ctrl-C, rolling segments at
+        /// backup.segment_max_bytes or backup.segment_max_age; overrides backup.mode. A stop
+        /// flushes and checkpoints every open segment and exits 0.
+        #[arg(long)]
+        continuous: bool,
+        /// Continuous mode: how long a stop may take to flush and checkpoint every open segment
+        /// (e.g. 30s, 2m; a bare number is seconds). Past it, kbackup exits 2 naming the
+        /// partitions not flushed; nothing past their last checkpoint is recorded. Default 30s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_seconds_arg)]
+        shutdown_timeout: Option<Duration>,
+    },
     /// Restore a backup into a cluster (topics created as needed; refuses non-empty targets).
     Restore {
         /// Skip the integrity check that runs before anything is produced.
@@ -107,6 +120,10 @@ fn parse_size_arg(text: &str) -> Result<u64, String> {
     config::parse_size(text)
 }
 
+fn parse_seconds_arg(text: &str) -> Result<Duration, String> {
+    config::parse_duration(text, 1000)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
@@ -139,11 +156,17 @@ fn init_tracing(verbose: u8) {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     let path = cli.config.context("no config file: pass -c FILE (or set KBACKUP_CONFIG)")?;
-    let plan = config::load(&path)?;
+    let mut plan = config::load(&path)?;
     let cancel = CancellationToken::new();
     watch_signals(cancel.clone());
     match cli.command {
-        Command::Backup => {
+        Command::Backup { continuous, shutdown_timeout } => {
+            if continuous {
+                plan.backup.mode = BackupMode::Continuous;
+            }
+            if let Some(timeout) = shutdown_timeout {
+                plan.backup.shutdown_timeout = timeout;
+            }
             let progress = Arc::new(Progress::default());
             start_metrics(cli.metrics_listen.as_deref(), "backup", &plan, &progress).await?;
             let bar = spawn_bar(progress.clone(), RunCommand::Backup, cli.progress_json);
@@ -151,7 +174,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             bar.finish_and_clear();
             let summary = summary.context("backup failed")?;
             emit(cli.json, &summary, || summary.human())?;
-            if cancel.is_cancelled() {
+            if plan.backup.mode == BackupMode::Continuous {
+                // Stopping is how a continuous run ends: everything read is durable and checkpointed.
+                eprintln!("stopped: every open segment was flushed and checkpointed");
+            } else if cancel.is_cancelled() {
                 eprintln!("interrupted: everything read so far is checkpointed; run the same command again to resume");
                 return Ok(ExitCode::from(130));
             }

@@ -102,6 +102,14 @@ pub struct BackupSection {
     pub max_concurrent_partitions: Option<usize>,
     /// `seek` (default): resume by fetching at the checkpoint; `rescan`: fetch from the log start and skip to it.
     pub resume: Option<String>,
+    /// `snapshot` (default): read to the end captured at start, then exit; `continuous`: follow new
+    /// records until stopped (`kbackup backup --continuous` overrides this).
+    pub mode: Option<String>,
+    /// Continuous mode: a segment is also closed and checkpointed once it has been open this long
+    /// (default 60s), so data waits at most about this long to become durable.
+    pub segment_max_age: Option<Millis>,
+    /// Continuous mode: how often the topic list is re-read to pick up new topics and partitions (default 30s).
+    pub metadata_refresh: Option<Millis>,
 }
 
 /// `storage:` section.

@@ -8,6 +8,7 @@ use regex::Regex;
 
 use super::ConfigError;
 use super::file::{BackupSection, ConfigFile, KafkaSection, RestoreSection, StorageSection, TopicFilterSection};
+use super::units::Millis;
 use crate::segment::Codec;
 
 /// Resolved configuration.
@@ -94,7 +95,42 @@ pub struct BackupPlan {
     /// Resume by reading from the log start and skipping to the checkpoint, instead of fetching at it.
     /// Costs a re-read; needed for brokers that mis-serve fetches starting mid-log (tansu 0.6).
     pub resume_rescan: bool,
+    /// Snapshot (default) or continuous.
+    pub mode: BackupMode,
+    /// Continuous mode: roll a segment once it has been open this long; default 60 s.
+    pub segment_max_age: Duration,
+    /// Continuous mode: how often new topics and partitions are looked for; default 30 s.
+    pub metadata_refresh: Duration,
+    /// Continuous mode: how long a stop may take to flush and checkpoint every open segment before
+    /// the run gives up and fails; default 30 s. Not a config key: `kbackup backup --shutdown-timeout`.
+    pub shutdown_timeout: Duration,
 }
+
+/// How a backup run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackupMode {
+    /// Read every partition up to the end captured at start, then exit.
+    #[default]
+    Snapshot,
+    /// Follow new records (and new topics and partitions) until stopped.
+    Continuous,
+}
+
+impl std::fmt::Display for BackupMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BackupMode::Snapshot => "snapshot",
+            BackupMode::Continuous => "continuous",
+        })
+    }
+}
+
+/// `backup.segment_max_age` when unset.
+pub const DEFAULT_SEGMENT_MAX_AGE: Duration = Duration::from_secs(60);
+/// `backup.metadata_refresh` when unset.
+pub const DEFAULT_METADATA_REFRESH: Duration = Duration::from_secs(30);
+/// `--shutdown-timeout` when not given.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which object store and how to reach it.
 #[derive(Debug, Clone)]
@@ -301,7 +337,43 @@ fn resolve_backup(raw: &BackupSection) -> Result<BackupPlan, ConfigError> {
                 return Err(ConfigError::invalid("backup.resume", format!("'{other}' (expected seek or rescan)")));
             }
         },
+        mode: match raw.mode.as_deref() {
+            None | Some("snapshot") => BackupMode::Snapshot,
+            Some("continuous") => BackupMode::Continuous,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    "backup.mode",
+                    format!("'{other}' (expected snapshot or continuous)"),
+                ));
+            }
+        },
+        segment_max_age: at_least(
+            raw.segment_max_age,
+            DEFAULT_SEGMENT_MAX_AGE,
+            MIN_INTERVAL,
+            "backup.segment_max_age",
+        )?,
+        metadata_refresh: at_least(
+            raw.metadata_refresh,
+            DEFAULT_METADATA_REFRESH,
+            MIN_INTERVAL,
+            "backup.metadata_refresh",
+        )?,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
     })
+}
+
+/// Shortest `segment_max_age` / `metadata_refresh`: below it a run would do little but roll or ask.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+fn at_least(value: Option<Millis>, default: Duration, min: Duration, path: &str) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(Millis(d)) if d < min => {
+            Err(ConfigError::invalid(path, format!("must be at least {}ms (e.g. 60s)", min.as_millis())))
+        }
+        Some(Millis(d)) => Ok(d),
+    }
 }
 
 fn positive(value: Option<usize>, default: usize, path: &str) -> Result<usize, ConfigError> {

@@ -32,6 +32,38 @@ fn defaults_are_filled_in() {
     assert!(plan.kafka.read_committed);
     assert!(plan.kafka.topics.matches("orders.eu"));
     assert!(!plan.kafka.topics.matches("payments"));
+    assert_eq!(plan.backup.mode, BackupMode::Snapshot, "snapshot stays the default");
+    assert_eq!(plan.backup.segment_max_age, DEFAULT_SEGMENT_MAX_AGE);
+    assert_eq!(plan.backup.metadata_refresh, DEFAULT_METADATA_REFRESH);
+    assert_eq!(plan.backup.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT);
+}
+
+#[test]
+fn continuous_mode_keys() {
+    let text = MINIMAL.replace(
+        "storage:",
+        "backup:\n  mode: continuous\n  segment_max_age: 2m\n  metadata_refresh: 1500ms\nstorage:",
+    );
+    let plan = parse(&text, "t", no_env).unwrap();
+    assert_eq!(plan.backup.mode, BackupMode::Continuous);
+    assert_eq!(plan.backup.segment_max_age, std::time::Duration::from_secs(120));
+    assert_eq!(plan.backup.metadata_refresh, std::time::Duration::from_millis(1500));
+    // A bare number is milliseconds, as for every other duration key.
+    let bare = MINIMAL.replace("storage:", "backup:\n  segment_max_age: 250\nstorage:");
+    assert_eq!(parse(&bare, "t", no_env).unwrap().backup.segment_max_age.as_millis(), 250);
+}
+
+#[test]
+fn continuous_mode_errors_name_the_key() {
+    let mode = MINIMAL.replace("storage:", "backup:\n  mode: forever\nstorage:");
+    let message = err(&mode);
+    assert!(message.contains("backup.mode") && message.contains("snapshot or continuous"), "{message}");
+    let age = MINIMAL.replace("storage:", "backup:\n  segment_max_age: 0s\nstorage:");
+    assert!(err(&age).contains("backup.segment_max_age"), "{}", err(&age));
+    let refresh = MINIMAL.replace("storage:", "backup:\n  metadata_refresh: 5 weeks\nstorage:");
+    assert!(err(&refresh).contains("metadata_refresh"), "{}", err(&refresh));
+    let unknown = MINIMAL.replace("storage:", "backup:\n  segment_max_ages: 5s\nstorage:");
+    assert!(err(&unknown).contains("segment_max_ages"), "{}", err(&unknown));
 }
 
 #[test]
@@ -125,8 +157,10 @@ fn dollar_escape() {
 #[test]
 fn shipped_examples_parse() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    for name in ["backup.yaml", "restore.yaml", "filesystem.yaml"] {
+    for name in ["backup.yaml", "restore.yaml", "filesystem.yaml", "continuous.yaml"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
-        parse(&text, name, |_| None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let plan = parse(&text, name, |_| None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expected = if name == "continuous.yaml" { BackupMode::Continuous } else { BackupMode::Snapshot };
+        assert_eq!(plan.backup.mode, expected, "{name}");
     }
 }

@@ -1,4 +1,5 @@
-//! Reads one partition from an offset up to a snapshot boundary, on a blocking thread.
+//! Reads one partition from an offset up to a snapshot boundary, or follows it until cancelled
+//! (continuous backup), on a blocking thread.
 //!
 //! The boundary is exact on Apache Kafka and on tansu alike: ListOffsets LATEST is taken as a lower
 //! bound only (tansu's memory engine under-reports it by the newest batch), and reading stops at the
@@ -73,7 +74,42 @@ pub fn read_partition(
     partition: i32,
     span: Span,
     cancel: &CancellationToken,
+    on_message: impl FnMut(&BorrowedMessage<'_>) -> ControlFlow<()>,
+) -> Result<ReadEnd> {
+    read_loop(plan, topic, partition, span, cancel, None, on_message, |_| ControlFlow::Continue(()))
+}
+
+/// How often [`follow_partition`] calls its tick while records keep arriving.
+const TICK_EVERY: Duration = Duration::from_millis(200);
+
+/// Like [`read_partition`], but never stops at the end: it waits for new records until `cancel`
+/// (continuous backup). `on_tick` runs whenever a poll brought nothing and at least every 200 ms
+/// while records flow, with the high watermark of the latest fetch response when known, so the
+/// caller can hand on buffered records and report lag against the partition's current end.
+#[allow(clippy::too_many_arguments)]
+pub fn follow_partition(
+    plan: &KafkaPlan,
+    topic: &str,
+    partition: i32,
+    span: Span,
+    cancel: &CancellationToken,
+    on_message: impl FnMut(&BorrowedMessage<'_>) -> ControlFlow<()>,
+    on_tick: impl FnMut(Option<i64>) -> ControlFlow<()>,
+) -> Result<ReadEnd> {
+    read_loop(plan, topic, partition, span, cancel, Some(TICK_EVERY), on_message, on_tick)
+}
+
+/// The loop of both readers; `tick_every` is `Some` when following (no stop at the end).
+#[allow(clippy::too_many_arguments)]
+fn read_loop(
+    plan: &KafkaPlan,
+    topic: &str,
+    partition: i32,
+    span: Span,
+    cancel: &CancellationToken,
+    tick_every: Option<Duration>,
     mut on_message: impl FnMut(&BorrowedMessage<'_>) -> ControlFlow<()>,
+    mut on_tick: impl FnMut(Option<i64>) -> ControlFlow<()>,
 ) -> Result<ReadEnd> {
     let consumer: BaseConsumer<ReaderContext> =
         consumer_config(plan).create_with_context(ReaderContext).map_err(|source| KafkaError::Client { source })?;
@@ -86,11 +122,22 @@ pub fn read_partition(
     let mut next_offset = start;
     let mut last_seen = span.fetch_from - 1;
     let mut last_warning: Option<Instant> = None;
+    let mut last_tick = Instant::now();
     loop {
         if cancel.is_cancelled() {
             return Ok(ReadEnd::Stopped { next_offset });
         }
-        match consumer.poll(Duration::from_millis(100)) {
+        let polled = consumer.poll(Duration::from_millis(100));
+        if let Some(every) = tick_every {
+            let idle = !matches!(polled, Some(Ok(_)));
+            if idle || last_tick.elapsed() >= every {
+                last_tick = Instant::now();
+                if on_tick(cached_high_watermark(&consumer, topic, partition)).is_break() {
+                    return Ok(ReadEnd::Stopped { next_offset });
+                }
+            }
+        }
+        match polled {
             None => {}
             Some(Ok(message)) => {
                 let offset = message.offset();
@@ -111,6 +158,7 @@ pub fn read_partition(
                     return Ok(ReadEnd::Stopped { next_offset });
                 }
             }
+            Some(Err(RdError::PartitionEOF(_))) if tick_every.is_some() => {}
             Some(Err(RdError::PartitionEOF(_))) => {
                 // The fetch response's high watermark (or last stable offset) is the true end.
                 let fetched_high = cached_high_watermark(&consumer, topic, partition).unwrap_or(0);

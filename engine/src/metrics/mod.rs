@@ -3,7 +3,9 @@
 //!
 //! `kafka_backup_lag_bytes` is what an autoscaler watches. Kafka does not say how many bytes lie
 //! between two offsets, so it is an estimate: offsets left to read × the partition's mean record
-//! size so far (absent until the partition's first block). `kafka_backup_lag_records` is exact.
+//! size so far (absent until the partition's first block). `kafka_backup_lag_records` is exact:
+//! against the snapshot boundary, or in continuous mode against the high watermark of the
+//! partition's latest fetch response (refreshed at least every 200 ms while it is read).
 
 pub mod http;
 
@@ -69,9 +71,12 @@ type PerPartition = fn(&PartitionProgress) -> Option<f64>;
 
 fn render_partitions(out: &mut String, partitions: &[((String, i32), PartitionProgress)]) {
     let families: [(&str, &str, &str, PerPartition); 7] = [
-        ("kafka_backup_lag_records", "gauge", "Offsets left to read before the snapshot boundary.", |p| {
-            Some(p.lag_records() as f64)
-        }),
+        (
+            "kafka_backup_lag_records",
+            "gauge",
+            "Offsets left to read: to the snapshot boundary, or in continuous mode to the partition's high watermark.",
+            |p| Some(p.lag_records() as f64),
+        ),
         (
             "kafka_backup_lag_bytes",
             "gauge",
