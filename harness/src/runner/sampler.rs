@@ -156,10 +156,9 @@ mod tests {
 
     #[test]
     fn samples_a_child_until_it_exits() {
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"])
-            .spawn()
-            .unwrap();
+        // Alive for several sampling intervals even on a loaded machine (a busy loop of a fixed
+        // length could end before the first sample when the cores are shared).
+        let mut child = std::process::Command::new("sh").args(["-c", "sleep 0.6; exit 0"]).spawn().unwrap();
         let sampler = Sampler::start(child.id());
         let metrics = sampler.finish(false);
         child.wait().unwrap();
