@@ -8,6 +8,7 @@
 //! statistics — `harness compare`, `harness plan` — takes either file through
 //! [`read_statistics`]. Only `io.rs` touches the file system.
 
+pub mod cli;
 mod compare;
 mod io;
 mod render;

@@ -7,6 +7,7 @@
 //! credentials. Everything the runner creates in them (topics, backup ids) carries a
 //! unique name, so an external cluster is never written over.
 
+pub mod cli;
 #[cfg(feature = "containers")]
 pub mod containers;
 mod external;

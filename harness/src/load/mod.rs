@@ -4,6 +4,7 @@
 //! [`record`] and the payload modules; this module only moves them.
 
 pub mod avro;
+pub mod cli;
 mod payload;
 pub mod precompressed;
 pub mod protobuf;

@@ -1,8 +1,9 @@
-//! `harness plan`: the command-line side of capacity planning (binary only: included
-//! by `main.rs`, so the library's `plan` module stays free of clap and anyhow).
+//! `harness plan`: the command-line side of capacity planning — its flags, and the run
+//! that reads the measured inputs, computes, writes and prints the plan. The rest of
+//! `plan/` stays free of clap and anyhow.
 
+use super::{PlanRequest, RequestText};
 use anyhow::{Context, Result};
-use harness::plan::{self, PlanRequest, RequestText};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ use std::time::SystemTime;
 /// Writes plan.md, plan.json, plan.svg and kubernetes.yaml, and prints plan.md (or
 /// plan.json with --json). Exit 0: the load fits; 1: it does not fit even one
 /// partition per instance; 2: error (nothing measured, missing metric, bad flag).
+// Help text, not HTML: `<NAME>` is how clap writes placeholders.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   harness scenario partition-scaling --profile standard
@@ -88,19 +91,18 @@ pub fn run(out: &mut impl Write, args: PlanArgs) -> Result<ExitCode> {
         lag_drain: &args.lag_drain,
     })?;
     let files = match args.from.is_empty() {
-        true => vec![plan::find_default_input(&args.reports_dir, &args.baselines_dir)?],
+        true => vec![super::find_default_input(&args.reports_dir, &args.baselines_dir)?],
         false => args.from,
     };
-    let inputs = files.iter().map(|f| plan::load_measured(f)).collect::<Result<Vec<_>, _>>()?;
+    let inputs = files.iter().map(|f| super::load_measured(f)).collect::<Result<Vec<_>, _>>()?;
     for f in &files {
         eprintln!("measured input: {}", f.display());
     }
-    let capacity = plan::compute(&request, &inputs)?;
-    let dir = args
-        .out
-        .unwrap_or_else(|| args.reports_dir.join("plan").join(harness::report::utc_timestamp(SystemTime::now())));
-    plan::write_plan(&dir, &capacity).with_context(|| format!("writing the plan to {}", dir.display()))?;
-    let text = if args.json { plan::render_json(&capacity)? } else { plan::render_markdown(&capacity)? };
+    let capacity = super::compute(&request, &inputs)?;
+    let dir =
+        args.out.unwrap_or_else(|| args.reports_dir.join("plan").join(crate::report::utc_timestamp(SystemTime::now())));
+    super::write_plan(&dir, &capacity).with_context(|| format!("writing the plan to {}", dir.display()))?;
+    let text = if args.json { super::render_json(&capacity)? } else { super::render_markdown(&capacity)? };
     write!(out, "{text}")?;
     eprintln!("plan written to {}", dir.display());
     Ok(if capacity.feasible { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -9,6 +9,7 @@
 //! [`write_plan`] is the only code here that writes files.
 
 mod caveats;
+pub mod cli;
 mod compute;
 mod fit;
 mod input;

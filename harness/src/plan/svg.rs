@@ -5,6 +5,7 @@
 
 use super::model::{BoundKind, CapacityPlan};
 use super::{PlanError, Result};
+use crate::report::legend;
 use plotters::prelude::*;
 
 const FONT: &str = "sans-serif";
@@ -79,30 +80,30 @@ fn draw(area: &Area<'_>, d: &ChartData) -> std::result::Result<(), Box<dyn std::
     chart
         .draw_series(LineSeries::new(d.measured.iter().copied(), blue.stroke_width(2)))?
         .label("measured backup MB/s (median)")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
+        .legend(legend(blue));
     chart.draw_series(d.measured.iter().map(|p| Circle::new(*p, 4, blue.filled())))?;
     let red = RED.to_rgba();
     chart
         .draw_series(DashedLineSeries::new(d.needed.iter().copied(), 8, 5, red.stroke_width(2)))?
         .label("needed: load ÷ (1 − headroom)")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
+        .legend(legend(red));
     let green = GREEN.mix(0.8);
     let cpu: Vec<(f64, f64)> = d.cpu_capacity.iter().map(|p| (p.0, p.1.min(top * 0.97))).collect();
     chart
         .draw_series(LineSeries::new(cpu, green.stroke_width(2)))?
         .label("CPU budget sustains (clipped at chart top)")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(2)));
+        .legend(legend(green));
     let black = BLACK.to_rgba();
     chart
         .draw_series(std::iter::once(PathElement::new(vec![(d.chosen, 0.0), (d.chosen, top)], black.stroke_width(2))))?
         .label(format!("chosen: {} partitions per instance", d.chosen))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], black.stroke_width(2)));
+        .legend(legend(black));
     if let Some(m) = d.memory_limit {
         let purple = MAGENTA.to_rgba();
         chart
             .draw_series(DashedLineSeries::new([(m, 0.0), (m, top)], 4, 4, purple.stroke_width(2)))?
             .label(format!("memory limit: {m} partitions"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], purple.stroke_width(2)));
+            .legend(legend(purple));
     }
     (chart.configure_series_labels())
         .position(SeriesLabelPosition::UpperLeft)

@@ -1,9 +1,9 @@
 //! `report.md`: the human summary — verdict, environment, targets, efficiency, one
 //! statistics table per matrix point, verification and warnings.
 
+use super::format::{environment, num, opt_num};
 use super::{Exporter, PointResult, Report, Result};
 use crate::scenario::Metric;
-use crate::scenario::units::format_bytes;
 use std::fmt::Write;
 
 /// GitHub-flavoured Markdown summary of a [`Report`].
@@ -29,20 +29,6 @@ impl Exporter for MarkdownExporter {
     }
 }
 
-/// Three significant-ish digits: enough to compare runs, not more than repeats justify.
-pub(crate) fn num(x: f64) -> String {
-    match x.abs() {
-        a if a >= 1000.0 => format!("{x:.0}"),
-        a if a >= 100.0 => format!("{x:.1}"),
-        a if a >= 1.0 => format!("{x:.2}"),
-        _ => format!("{x:.3}"),
-    }
-}
-
-fn opt_num(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".to_owned(), num)
-}
-
 /// Metric names in report order: known metrics first, then any others alphabetically.
 fn metric_order<'a>(names: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
     let rank = |n: &str| {
@@ -62,27 +48,6 @@ fn header(out: &mut String, report: &Report) {
     let verdict = if report.passed { "✅ PASSED" } else { "❌ FAILED" };
     let ran = format!("{} of {} points ran", report.points.len(), plan.points.len());
     let _ = writeln!(out, "**Result: {verdict}** — {met} of {} targets met · {ran}\n", all.len());
-}
-
-fn environment(out: &mut String, report: &Report) {
-    let env = &report.environment;
-    let unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".to_owned());
-    let rows = [
-        ("CPU", format!("{} ({} cores)", env.cpu_model, env.cores)),
-        ("Memory", format_bytes(env.memory_bytes)),
-        ("Kernel", env.kernel.clone()),
-        ("Rust", env.rustc.clone()),
-        ("kbackup", format!("`{}`", env.kbackup_git_sha)),
-        ("Tansu", unknown(&env.tansu_version)),
-        ("Garage", unknown(&env.garage_version)),
-        ("Services", format!("{:?}", env.kind).to_lowercase()),
-        ("Started", report.started_at.clone()),
-    ];
-    let _ = writeln!(out, "## Environment\n\n| | |\n|---|---|");
-    for (name, value) in rows {
-        let _ = writeln!(out, "| {name} | {value} |");
-    }
-    out.push('\n');
 }
 
 fn plan(out: &mut String, report: &Report) {

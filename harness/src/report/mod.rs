@@ -4,9 +4,14 @@
 //! Exporters are pure (`&Report` in, bytes out); [`ReportWriter`] is the only code here
 //! that touches the file system. The runner rewrites the report after every phase, so a
 //! crashed or interrupted run still leaves everything measured so far.
+//!
+//! Number formatting, legends and the environment table live in `format.rs`, a leaf the
+//! exporters share; the exporters (`markdown.rs`, `svg.rs`) call the WAN section
+//! (`wan.rs`), which imports neither.
 
 mod bdp;
 mod derive;
+mod format;
 mod json;
 mod markdown;
 mod model;
@@ -20,9 +25,9 @@ mod tests;
 mod wan_tests;
 
 pub use derive::{derive_metrics, evaluate_targets, sample_metrics, summarize};
+pub(crate) use format::{legend, num};
 pub use json::JsonExporter;
 pub use markdown::MarkdownExporter;
-pub(crate) use markdown::num;
 pub use model::*;
 pub use svg::{SvgChart, SvgExporter};
 pub use writer::{ReportWriter, rfc3339_utc, utc_timestamp};

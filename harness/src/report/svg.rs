@@ -5,17 +5,12 @@
 //! Each chart first extracts plain numbers from the report (testable without drawing),
 //! then draws them.
 
-use super::markdown::num;
+use super::format::{Area, DrawResult, FONT, color, legend, num};
 use super::{Exporter, Report, ReportError, Result};
 use crate::scenario::{Metric, Phase, short_key};
 use crate::stats::median;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-
-const FONT: &str = "sans-serif";
 const PERCENTILES: [&str; 5] = ["p50", "p90", "p99", "p99.9", "max"];
 
 /// The charts a report can have.
@@ -199,15 +194,6 @@ pub(crate) fn bars(report: &Report, metric: Metric) -> Vec<(String, Option<f64>)
 fn threshold(report: &Report, metric: Metric) -> Option<(f64, String)> {
     let target = (report.scenario.plan.points.iter()).flat_map(|p| &p.targets).find(|t| t.metric == metric)?;
     Some((target.threshold, format!("target: {} {}", metric, target.expression())))
-}
-
-fn color(i: usize) -> RGBAColor {
-    Palette99::pick(i).to_rgba()
-}
-
-/// A short line in the series' colour, for legends.
-pub(super) fn legend(color: RGBAColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
 }
 
 fn max_of(values: impl Iterator<Item = f64>) -> f64 {

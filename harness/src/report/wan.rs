@@ -4,17 +4,12 @@
 //! Pure: rows are extracted from the report, then rendered.
 
 use super::bdp::{self, Ceiling};
-use super::markdown::num;
-use super::svg::legend;
+use super::format::{Area, DrawResult, FONT, color, legend, num};
 use super::{PointResult, Report};
 use crate::scenario::{Link, Metric, Network, Phase, short_key};
 use crate::stats::Summary;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::fmt::Write;
-
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// One operation at one point: measured median (with CI) and its ceiling.
 #[derive(Clone, Debug, PartialEq)]
@@ -185,7 +180,7 @@ pub(crate) fn draw(area: &Area<'_>, report: &Report) -> DrawResult {
     let measured = rows.iter().flat_map(|r| [r.backup.stats, r.restore.stats]).flatten();
     let top = measured.map(|s| s.2).fold(0.0, f64::max).max(1e-6) * 1.6;
     let mut chart = ChartBuilder::on(area)
-        .caption("Throughput vs added round-trip time", ("sans-serif", 22))
+        .caption("Throughput vs added round-trip time", (FONT, 22))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -199,7 +194,7 @@ pub(crate) fn draw(area: &Area<'_>, report: &Report) -> DrawResult {
         for (op, pick) in
             [("backup", (|r: &WanRow| &r.backup) as fn(&WanRow) -> &Measured), ("restore", |r| &r.restore)]
         {
-            let c = Palette99::pick(index).to_rgba();
+            let c = color(index);
             index += 1;
             let name = if group.is_empty() { op.to_owned() } else { format!("{group} {op}") };
             let pts: Vec<(f64, (f64, f64, f64))> =

@@ -6,21 +6,24 @@
 //! A failed engine run or consistency check fails the point (and the run, exit 1)
 //! whatever its speed; problems with the harness itself (services, the load generator,
 //! writing the report) are errors (exit 2).
+//!
+//! This file runs the whole plan; `repeat.rs` runs one repeat (names, phases, clean-up),
+//! `phases/` holds one file per phase, `engine.rs` starts kbackup and `sampler.rs` measures it.
 
 mod cleanup;
 pub mod engine;
 pub mod network;
 pub mod phases;
+mod repeat;
 pub mod sampler;
 
 use crate::env::Environment;
-use crate::report::{self, EnvKind, PointResult, Report, ReportWriter, Sample};
+use crate::report::{self, EnvKind, Report, ReportWriter, Sample};
 use crate::scenario::{Phase, ScenarioPlan};
 use crate::warning::{self, PhaseDuration, Warning};
 use anyhow::{Context, Result};
-use engine::EngineJob;
-use phases::{RepeatContext, RepeatState};
 use procfs::Current as _;
+use repeat::RunRecord;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime};
@@ -124,89 +127,74 @@ pub fn run(plan: &ScenarioPlan, env: &Environment, options: &RunOptions) -> Resu
     let environment = fingerprint(env, &options.kbackup);
     // Read before the run fills the cache with its own data.
     let page_cache_bytes = procfs::Meminfo::current().ok().map(|m| warning::page_cache_bytes(&m));
-    let mut report = Report::new(plan, environment, report::rfc3339_utc(started));
+    let report = Report::new(plan, environment, report::rfc3339_utc(started));
     let writer = ReportWriter::new(&options.out, &plan.name, started);
-    let write = |report: &Report| writer.write(report).map(drop).context("writing the report");
-    write(&report)?;
-    let services = env.services();
-    eprintln!(
-        "running '{}' ({} profile): {} point(s) × {} repeat(s), phases {}; report in {}",
-        plan.name,
-        plan.profile,
-        plan.points.len(),
-        plan.repeat,
-        plan.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
-        writer.dir().display()
-    );
+    let run = Run { plan, env, kbackup: &options.kbackup, runtime: &runtime, writer: &writer };
+    run.write(&report)?;
+    run.announce();
+    let mut record = RunRecord { report, rate_warned: 0 };
     let mut n = 0;
-    // 1 + index of the last point that got a rate warning (0: none).
-    let mut repeat_rate_warned = 0;
     for point in &plan.points {
         let mut samples: Vec<Sample> = Vec::new();
         for repeat in 0..plan.repeat {
             let names = Names::new(&plan.name, started, n);
             n += 1;
-            let run_dir = writer.dir().join("runs").join(format!("{}-r{}", phases::dir_name(&point.label), repeat + 1));
-            let prefix = format!("[{} {}/{}]", point.label, repeat + 1, plan.repeat);
-            let ctx = RepeatContext {
-                point,
-                job: EngineJob {
-                    kbackup: &options.kbackup,
-                    services,
-                    backup_id: &names.topic,
-                    topic: &names.topic,
-                    restored_topic: &names.restored,
-                    prefix: STORAGE_PREFIX,
-                    overrides: &point.engine,
-                    run_dir: &run_dir,
-                },
-                scratch_topic: &names.scratch,
-                runtime: &runtime,
-                prefix: &prefix,
-            };
-            let mut state = RepeatState::default();
-            let mut sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
-            let mut started_phases = Vec::new();
-            let ran = run_repeat(
-                &ctx,
-                &mut Repeat {
-                    plan,
-                    env,
-                    samples: &samples,
-                    sample: &mut sample,
-                    state: &mut state,
-                    started: &mut started_phases,
-                    report: &mut report,
-                    write: &write,
-                    rate_warned: &mut repeat_rate_warned,
-                },
-            );
-            // Also after a failed or interrupted repeat: what it created is deleted either way.
-            let leftovers = cleanup::Leftovers::of(&started_phases, &ctx.job, ctx.scratch_topic);
-            eprintln!("{prefix} cleanup: {}", cleanup::clean_up(&runtime, &ctx.job, &leftovers));
-            ran?;
-            if sample.verification.checked && !sample.verification.passed && !state.failed() {
-                eprintln!("{prefix} CHECK FAILED: {}", sample.verification.detail);
-            }
+            let sample = run.repeat(point, repeat, &names, &samples, &mut record)?;
             samples.push(sample);
         }
     }
-    let measured = measured_warnings(&report, page_cache_bytes);
-    for w in &measured {
-        eprintln!("warning: {w}");
-    }
-    report.warnings.extend(measured);
-    report.refresh();
-    write(&report)?;
-    let verdict = if report.passed { "PASSED" } else { "FAILED" };
-    eprintln!("{verdict} in {:.1} s; report: {}", clock.elapsed().as_secs_f64(), writer.dir().display());
-    for point in &report.points {
-        for target in point.targets.iter().filter(|t| !t.met) {
-            let observed = target.observed.map_or_else(|| "not measured".to_owned(), |v| format!("{v:.3}"));
-            eprintln!("  [{}] target {} {} not met: {observed}", point.label, target.metric, target.expression);
-        }
-    }
+    let report = run.finish(record.report, page_cache_bytes, clock)?;
     Ok(RunOutcome { report, dir: writer.dir().to_owned() })
+}
+
+/// What every repeat of one run shares.
+struct Run<'a> {
+    plan: &'a ScenarioPlan,
+    /// For the simulated WAN links of each phase.
+    env: &'a Environment,
+    kbackup: &'a Path,
+    runtime: &'a tokio::runtime::Runtime,
+    writer: &'a ReportWriter,
+}
+
+impl Run<'_> {
+    fn write(&self, report: &Report) -> Result<()> {
+        self.writer.write(report).map(drop).context("writing the report")
+    }
+
+    fn announce(&self) {
+        let plan = self.plan;
+        eprintln!(
+            "running '{}' ({} profile): {} point(s) × {} repeat(s), phases {}; report in {}",
+            plan.name,
+            plan.profile,
+            plan.points.len(),
+            plan.repeat,
+            plan.phases.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+            self.writer.dir().display()
+        );
+    }
+
+    /// Adds the warnings only the measurements can give, writes the final report and prints
+    /// the verdict with every missed target.
+    fn finish(&self, mut report: Report, page_cache_bytes: Option<u64>, clock: Instant) -> Result<Report> {
+        let measured = measured_warnings(&report, page_cache_bytes);
+        for w in &measured {
+            eprintln!("warning: {w}");
+        }
+        report.warnings.extend(measured);
+        report.refresh();
+        self.write(&report)?;
+        let verdict = if report.passed { "PASSED" } else { "FAILED" };
+        eprintln!("{verdict} in {:.1} s; report: {}", clock.elapsed().as_secs_f64(), self.writer.dir().display());
+        for point in &report.points {
+            for target in point.targets.iter().filter(|t| !t.met) {
+                let observed = target.observed.map_or_else(|| "not measured".to_owned(), |v| format!("{v:.3}"));
+                eprintln!("  [{}] target {} {} not met: {observed}", point.label, target.metric, target.expression);
+            }
+        }
+        Ok(report)
+    }
 }
 
 /// Warnings only the measurements can give: phases too short for the profile, and data
@@ -228,56 +216,6 @@ fn measured_warnings(report: &Report, page_cache_bytes: Option<u64>) -> Vec<Warn
         && std::env::var("KBACKUP_TANSU_STORAGE").map_or(true, |v| v.is_empty() || v == "memory");
     warnings.extend(page_cache_bytes.and_then(|cache| warning::page_cache(&produced, cache, broker_in_memory)));
     warnings
-}
-
-/// The mutable state one repeat works on.
-struct Repeat<'a, W: Fn(&Report) -> Result<()>> {
-    plan: &'a ScenarioPlan,
-    /// For the simulated WAN links of each phase.
-    env: &'a Environment,
-    /// Earlier repeats of the point.
-    samples: &'a [Sample],
-    sample: &'a mut Sample,
-    state: &'a mut RepeatState,
-    /// Phases begun, for the clean-up.
-    started: &'a mut Vec<Phase>,
-    report: &'a mut Report,
-    write: &'a W,
-    /// 1 + index of the last point that got a rate warning (0: none).
-    rate_warned: &'a mut usize,
-}
-
-/// Runs the plan's phases for one repeat, rewriting the report after each; stops at the
-/// first failed engine run. `Err` is a tool error or an interruption.
-fn run_repeat<W: Fn(&Report) -> Result<()>>(ctx: &RepeatContext<'_>, r: &mut Repeat<'_, W>) -> Result<()> {
-    let point = ctx.point;
-    for &phase in &r.plan.phases {
-        anyhow::ensure!(!engine::interrupted(), "interrupted");
-        r.started.push(phase);
-        let shaped = network::enter(r.env, point, phase);
-        let result = phases::run_phase(phase, ctx, r.state);
-        let result = network::leave(r.env, shaped, result.with_context(|| format!("{} phase {phase}", ctx.prefix))?);
-        r.sample.phases.extend(result);
-        // One rate warning per point is enough.
-        if phase == Phase::Produce
-            && *r.rate_warned < point.index + 1
-            && let Some(warning) = r.state.produced.and_then(|p| phases::rate_warning(point, &p))
-        {
-            eprintln!("{} warning: {warning}", ctx.prefix);
-            r.report.warnings.push(warning);
-            *r.rate_warned = point.index + 1;
-        }
-        r.sample.verification = r.state.verification();
-        let mut so_far = r.samples.to_vec();
-        so_far.push(r.sample.clone());
-        r.report.set_point(PointResult::from_samples(point, so_far));
-        (r.write)(r.report)?;
-        if r.state.failed() {
-            eprintln!("{} {phase} FAILED: {}", ctx.prefix, r.state.failures.join("; "));
-            break;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //!
 //! The file format is documented in `scenarios/README.md`.
 
+pub mod cli;
 mod display;
 pub mod engine_config;
 mod error;

@@ -1,0 +1,117 @@
+//! What the phases of one repeat have measured so far, and the verdict over it: engine
+//! failures, produced = backed up = restored, and the record-by-record comparison.
+
+use crate::load::Throughput;
+use crate::report::Verification;
+use crate::runner::engine::{Comparison, RunSummary};
+
+/// What the phases of one repeat have measured so far.
+#[derive(Debug, Default)]
+pub struct RepeatState {
+    /// Produce phase.
+    pub produced: Option<Throughput>,
+    /// Backup summary.
+    pub backup: Option<RunSummary>,
+    /// Restore summary.
+    pub restore: Option<RunSummary>,
+    /// Verify comparison.
+    pub comparison: Option<Comparison>,
+    /// Engine runs that failed; the repeat stops at the first.
+    pub failures: Vec<String>,
+}
+
+impl RepeatState {
+    /// Whether an engine run failed.
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+
+    /// The verdict over everything measured so far: engine failures, produced = backed
+    /// up = restored (records and bytes), and the record-by-record comparison.
+    pub fn verification(&self) -> Verification {
+        let mut problems = self.failures.clone();
+        let mut checks = Vec::new();
+        let mut check = |name: &str, a: u64, b: u64, what: &str| {
+            if a == b {
+                checks.push(format!("{name} {a} {what}"));
+            } else {
+                problems.push(format!("{name}: {a} ≠ {b} {what}"));
+            }
+        };
+        if let (Some(p), Some(b)) = (&self.produced, &self.backup) {
+            check("produced = backed up", p.records, b.records, "records");
+            check("produced = backed up", p.bytes, b.source_bytes, "bytes");
+        }
+        if let (Some(b), Some(r)) = (&self.backup, &self.restore) {
+            check("backed up = restored", b.records, r.records, "records");
+            check("backed up = restored", b.source_bytes, r.source_bytes, "bytes");
+        }
+        if let Some(c) = &self.comparison {
+            let live: u64 = c.partitions.iter().map(|p| p.live_records).sum();
+            if c.equal {
+                checks.push(format!("{live} restored records equal to the backup, {} partitions", c.partitions.len()));
+            } else {
+                let bad = (c.partitions.iter())
+                    .filter(|p| p.first_difference.is_some() || p.backup_records != p.live_records)
+                    .map(|p| format!("partition {}: {} vs {} records", p.partition, p.backup_records, p.live_records));
+                problems
+                    .push(format!("restored topic differs from the backup: {}", bad.collect::<Vec<_>>().join("; ")));
+            }
+        }
+        let checked = !checks.is_empty() || !problems.is_empty();
+        let detail = if problems.is_empty() { checks.join("; ") } else { problems.join("; ") };
+        Verification { checked, passed: checked && problems.is_empty(), detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::engine::PartitionComparison;
+    use ::engine::verify::Difference;
+
+    fn summary(records: u64, source_bytes: u64) -> RunSummary {
+        RunSummary { records, source_bytes, stored_bytes: 1, duration_secs: 1.0, ..RunSummary::default() }
+    }
+
+    #[test]
+    fn consistency_checks_decide_the_verdict() {
+        let produced = Throughput { records: 10, bytes: 1000, secs: 1.0, mb_s: 0.001 };
+        let mut state = RepeatState { produced: Some(produced), ..RepeatState::default() };
+        assert!(!state.verification().checked, "nothing to compare yet");
+        state.backup = Some(summary(10, 1000));
+        state.restore = Some(summary(10, 1000));
+        let v = state.verification();
+        assert!(v.checked && v.passed, "{}", v.detail);
+
+        state.restore = Some(summary(9, 900));
+        let v = state.verification();
+        assert!(v.checked && !v.passed);
+        assert!(v.detail.contains("backed up = restored: 10 ≠ 9 records"), "{}", v.detail);
+
+        state.restore = Some(summary(10, 1000));
+        state.comparison = Some(Comparison {
+            backup_topic: "t".into(),
+            live_topic: "t-restored".into(),
+            equal: false,
+            partitions: vec![PartitionComparison {
+                partition: 1,
+                backup_records: 5,
+                live_records: 5,
+                backup_digest: "a".into(),
+                live_digest: "b".into(),
+                first_difference: Some(Difference {
+                    index: 3,
+                    backup_offset: Some(3),
+                    live_offset: Some(3),
+                    field: "value".into(),
+                }),
+            }],
+        });
+        let v = state.verification();
+        assert!(!v.passed && v.detail.contains("partition 1"), "{}", v.detail);
+
+        let failed = RepeatState { failures: vec!["kbackup backup failed".into()], ..RepeatState::default() };
+        assert!(failed.verification().checked && !failed.verification().passed);
+    }
+}
