@@ -69,7 +69,13 @@ struct VersionOnly {
 
 /// Serializes `document` (a struct) with `schema_version` = [`OUTPUT_SCHEMA_VERSION`] added.
 pub fn to_json<T: Serialize>(document: &T, pretty: bool) -> serde_json::Result<String> {
-    let versioned = Versioned { schema_version: OUTPUT_SCHEMA_VERSION, document };
+    to_json_versioned(document, OUTPUT_SCHEMA_VERSION, pretty)
+}
+
+/// Serializes `document` (a struct) with `schema_version` = `version` in front of its fields: for
+/// documents with a version of their own (the harness's plan.json and load lines).
+pub fn to_json_versioned<T: Serialize>(document: &T, version: u32, pretty: bool) -> serde_json::Result<String> {
+    let versioned = Versioned { schema_version: version, document };
     if pretty { serde_json::to_string_pretty(&versioned) } else { serde_json::to_string(&versioned) }
 }
 

@@ -61,7 +61,7 @@ pub fn produce(out: &mut impl Write, args: ProduceArgs) -> Result<ExitCode> {
     let mut generator = RecordGenerator::new(LoadSpec::fixed(payload, args.message_size, args.seed));
     let rate = super::produce(&target.bootstrap, &target.topic, target.partitions, bytes, &mut generator)
         .with_context(|| format!("producing to '{}'", target.topic))?;
-    writeln!(out, "{}", serde_json::to_string(&rate)?)?;
+    writeln!(out, "{}", ::engine::schema::to_json_versioned(&rate, crate::report::SCHEMA_VERSION, false)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -70,6 +70,6 @@ pub fn raw_consume(out: &mut impl Write, args: RawConsumeArgs) -> Result<ExitCod
     let target = &args.target;
     let rate = super::raw_consume(&target.bootstrap, &target.topic, target.partitions, args.fetch_wait_ms)
         .with_context(|| format!("reading '{}'", target.topic))?;
-    writeln!(out, "{}", serde_json::to_string(&rate)?)?;
+    writeln!(out, "{}", ::engine::schema::to_json_versioned(&rate, crate::report::SCHEMA_VERSION, false)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -319,6 +319,7 @@ fn json_and_files_are_written_together() {
     let plan = plan_with(text());
     let json: serde_json::Value = serde_json::from_str(&render_json(&plan).unwrap()).unwrap();
     assert_eq!((json["instances"].as_u64(), json["binding"].as_str()), (Some(6), Some("measured_range")));
+    assert_eq!(json["schema_version"].as_u64(), Some(u64::from(crate::report::SCHEMA_VERSION)));
     let dir = tempfile::tempdir().unwrap();
     let written = write_plan(dir.path(), &plan).unwrap();
     let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();

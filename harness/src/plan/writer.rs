@@ -7,9 +7,9 @@ use super::svg::render_svg;
 use super::{PlanError, Result};
 use std::path::{Path, PathBuf};
 
-/// `plan.json`: the whole plan, pretty-printed.
+/// `plan.json`: the whole plan, pretty-printed, with the harness's `schema_version`.
 pub fn render_json(plan: &CapacityPlan) -> Result<String> {
-    Ok(serde_json::to_string_pretty(plan)? + "\n")
+    Ok(::engine::schema::to_json_versioned(plan, crate::report::SCHEMA_VERSION, true)? + "\n")
 }
 
 /// Renders every output first (so a failing chart writes nothing), then writes
