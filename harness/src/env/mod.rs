@@ -53,6 +53,20 @@ pub struct Services {
 }
 
 impl Services {
+    /// Services that nothing listens on, for unit tests that only build configs and plans.
+    #[cfg(test)]
+    pub(crate) fn placeholder() -> Services {
+        Services {
+            bootstrap: "127.0.0.1:9".into(),
+            s3_endpoint: None,
+            s3_bucket: "b".into(),
+            s3_region: "r".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            tansu: false,
+        }
+    }
+
     /// Services from `export NAME=value` lines as printed by `ci/services.sh start`.
     pub fn from_exports(text: &str, tansu: bool) -> anyhow::Result<Services> {
         let vars = parse_exports(text);

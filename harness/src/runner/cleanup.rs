@@ -94,15 +94,7 @@ mod tests {
 
     #[test]
     fn only_what_the_started_phases_created() {
-        let services = Services {
-            bootstrap: "127.0.0.1:9".into(),
-            s3_endpoint: None,
-            s3_bucket: "b".into(),
-            s3_region: "r".into(),
-            access_key_id: None,
-            secret_access_key: None,
-            tansu: false,
-        };
+        let services = Services::placeholder();
         let job = EngineJob {
             kbackup: Path::new("kbackup"),
             services: &services,

@@ -138,15 +138,7 @@ mod tests {
         let text = "name: t\ndescription: d.\nworkload:\n  partitions: 2\n  message_size: 1KiB\n  payload: json\n  \
                     volume: 64MiB\n";
         let point = scenario::parse(text, "inline").unwrap().plan(Profile::Standard).unwrap().points.remove(0);
-        let services = Services {
-            bootstrap: "127.0.0.1:9".into(),
-            s3_endpoint: None,
-            s3_bucket: "b".into(),
-            s3_region: "r".into(),
-            access_key_id: None,
-            secret_access_key: None,
-            tansu: false,
-        };
+        let services = Services::placeholder();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let ctx = RepeatContext {
             point: &point,
