@@ -23,17 +23,14 @@
 
 use crate::scenario::engine_config;
 use crate::scenario::units::format_bytes;
-use crate::scenario::{EngineOverride, Link, Network, Phase, PlanPoint, Scalar};
+use crate::scenario::{Link, Network, Phase, PlanPoint};
 use ::engine::config::Plan;
 
 /// The engine's plan for a point, as kbackup resolves it: its defaults, then what the runner
-/// sets for tansu (`kafka.fetch_max_wait_ms: 10ms`), then the point's overrides. `None` when
+/// sets for tansu ([`engine_config::tansu_overrides`]), then the point's overrides. `None` when
 /// kbackup would refuse the combination (the run fails; there is no ceiling to draw).
 fn engine_plan(point: &PlanPoint, tansu: bool) -> Option<Plan> {
-    let mut overrides = Vec::new();
-    if tansu {
-        overrides.push(EngineOverride { key: "kafka.fetch_max_wait_ms".into(), value: Scalar::Str("10ms".into()) });
-    }
+    let mut overrides = if tansu { engine_config::tansu_overrides() } else { Vec::new() };
     overrides.extend(point.engine.iter().cloned());
     engine_config::resolve(&overrides).ok()
 }

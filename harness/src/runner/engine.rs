@@ -5,7 +5,7 @@ use super::sampler::Sampler;
 use crate::env::Services;
 use crate::report::{EngineMetrics, LatencyPercentiles};
 use crate::scenario::EngineOverride;
-use crate::scenario::engine_config::{scalar_json, set_dotted};
+use crate::scenario::engine_config::{scalar_json, set_dotted, tansu_overrides};
 use anyhow::{Context, Result, bail};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -58,8 +58,9 @@ pub fn engine_config(job: &EngineJob<'_>) -> Value {
     // Topic names here are [A-Za-z0-9_-]: no regex metacharacters.
     set_dotted(&mut root, "kafka.topics.include", Value::Array(vec![job.topic.into()]));
     if s.tansu {
-        set_dotted(&mut root, "kafka.fetch_max_wait_ms", "10ms".into());
-        set_dotted(&mut root, "backup.resume", "rescan".into());
+        for o in tansu_overrides() {
+            set_dotted(&mut root, &o.key, scalar_json(&o.value));
+        }
     }
     set_dotted(&mut root, "storage.type", "s3".into());
     set_dotted(&mut root, "storage.bucket", s.s3_bucket.clone().into());

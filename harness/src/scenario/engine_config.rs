@@ -33,6 +33,14 @@ pub fn scalar_json(value: &Scalar) -> Value {
     }
 }
 
+/// What the harness sets for the tansu broker before a point's own overrides (README "Known
+/// broker quirks": it holds every fetch for the full wait, and mis-serves fetches from mid-log).
+/// The runner writes them into kbackup's config; the WAN ceilings resolve the same plan.
+pub fn tansu_overrides() -> Vec<EngineOverride> {
+    let set = |key: &str, value: &str| EngineOverride { key: key.to_owned(), value: Scalar::Str(value.to_owned()) };
+    vec![set("kafka.fetch_max_wait_ms", "10ms"), set("backup.resume", "rescan")]
+}
+
 /// The smallest config kbackup accepts, shaped like the harness's real ones (S3 storage, one
 /// topic): overrides are checked against it. The names are placeholders; nothing connects.
 fn template() -> Map<String, Value> {
