@@ -72,6 +72,7 @@ pub struct Progress {
     expected_records: AtomicU64,
     partitions: Mutex<BTreeMap<(String, i32), PartitionProgress>>,
     checkpoints: Mutex<CheckpointLatency>,
+    rebalances: AtomicU64,
 }
 
 /// Where one partition stands: offsets are "next offset" positions (one past the last record).
@@ -92,6 +93,9 @@ pub struct PartitionProgress {
     pub stored_bytes: u64,
     /// Segments checkpointed.
     pub segments: u64,
+    /// When the newest checkpoint became durable, Unix milliseconds (0 before the first): the
+    /// partition's recovery point.
+    pub last_checkpoint_ms: i64,
 }
 
 impl PartitionProgress {
@@ -196,6 +200,7 @@ impl Progress {
             let entry = table.entry((topic.to_string(), partition)).or_default();
             entry.checkpointed_offset = entry.checkpointed_offset.max(next_offset);
             entry.segments += 1;
+            entry.last_checkpoint_ms = crate::manifest::now_ms();
         }
         self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()).record(latency);
     }
@@ -213,7 +218,24 @@ impl Progress {
         self.expect(grown);
     }
 
-    /// A copy of every partition's state, in topic/partition order.
+    /// The partition left this process (its consumer-group assignment was revoked, or its topic
+    /// was deleted): it no longer counts as assigned and its lag is another instance's.
+    pub fn partition_released(&self, topic: &str, partition: i32) {
+        self.table().remove(&(topic.to_string(), partition));
+    }
+
+    /// The consumer group rebalanced this process's assignment (partitions added or revoked).
+    pub fn rebalanced(&self) {
+        self.rebalances.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Rebalances that changed this process's assignment so far.
+    pub fn rebalances(&self) -> u64 {
+        self.rebalances.load(Ordering::Relaxed)
+    }
+
+    /// A copy of every partition's state, in topic/partition order: the partitions this process
+    /// backs up right now.
     pub fn partitions(&self) -> Vec<((String, i32), PartitionProgress)> {
         self.table().iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
