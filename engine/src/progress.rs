@@ -73,6 +73,7 @@ pub struct Progress {
     partitions: Mutex<BTreeMap<(String, i32), PartitionProgress>>,
     checkpoints: Mutex<CheckpointLatency>,
     rebalances: AtomicU64,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// Where one partition stands: offsets are "next offset" positions (one past the last record).
@@ -232,6 +233,17 @@ impl Progress {
     /// Rebalances that changed this process's assignment so far.
     pub fn rebalances(&self) -> u64 {
         self.rebalances.load(Ordering::Relaxed)
+    }
+
+    /// An error of `kind` happened (e.g. `kafka`, `store`, `segment`, `shutdown`): counted for
+    /// `kafka_backup_errors_total{kind}`, whether or not the run survives it.
+    pub fn error_seen(&self, kind: &'static str) {
+        *self.errors.lock().unwrap_or_else(|p| p.into_inner()).entry(kind).or_default() += 1;
+    }
+
+    /// Errors so far by kind, in kind order.
+    pub fn errors(&self) -> Vec<(&'static str, u64)> {
+        self.errors.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (*k, *v)).collect()
     }
 
     /// A copy of every partition's state, in topic/partition order: the partitions this process
