@@ -57,6 +57,24 @@ impl Layout {
         format!("{}/manifest/{topic}/{partition}/{start_offset:020}.json", self.backup_id)
     }
 
+    /// Segment object key of one writer process (consumer-group mode). Two processes may write a
+    /// segment of the same partition from the same offset (a zombie that lost the partition and
+    /// its successor); distinct keys keep each object matching its own entry's checksum, and the
+    /// readers resolve the overlap (`manifest::chain`).
+    pub fn writer_segment_key(&self, topic: &str, partition: i32, start_offset: i64, writer: &str) -> String {
+        format!("{}/segments/{topic}/{partition}/{start_offset:020}.{writer}.kseg", self.backup_id)
+    }
+
+    /// Manifest entry key of one writer process (consumer-group mode); see [`Layout::writer_segment_key`].
+    pub fn writer_entry_key(&self, topic: &str, partition: i32, start_offset: i64, writer: &str) -> String {
+        format!("{}/manifest/{topic}/{partition}/{start_offset:020}.{writer}.json", self.backup_id)
+    }
+
+    /// Prefix of one partition's segment objects.
+    pub fn partition_segments_prefix(&self, topic: &str, partition: i32) -> String {
+        format!("{}/segments/{topic}/{partition}/", self.backup_id)
+    }
+
     /// Prefix of all manifest entries.
     pub fn manifest_prefix(&self) -> String {
         format!("{}/manifest/", self.backup_id)

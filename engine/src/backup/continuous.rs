@@ -3,37 +3,50 @@
 //! running and a deleted topic's tasks stop; a stop flushes and checkpoints every open segment
 //! within `--shutdown-timeout`, or fails naming the partitions that did not make it.
 //!
+//! In consumer-group mode (`backup.coordination: group`, module `group`) the same supervisor
+//! starts and stops tasks as the group assigns and revokes partitions, and also runs snapshots:
+//! each assigned partition to the end captured when it was assigned.
+//!
 //! `max_concurrent_partitions` does not apply here: a followed partition never finishes, so a
 //! bound would starve the partitions beyond it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use super::group::Membership;
 use super::{BackupError, PartitionRange, RunContext, plan_range, write_info};
 use crate::kafka::{Admin, TopicInfo};
 use crate::manifest;
 use crate::summary::PartitionSummary;
 
-type Key = (String, i32);
+pub(super) type Key = (String, i32);
 type Joined = (Key, Result<PartitionSummary, BackupError>);
+
+/// A running partition task: its own token (cancelled alone when its topic is deleted or the
+/// group revokes the partition) and the handle that aborts it when a deadline passes.
+pub(super) struct Running {
+    pub token: CancellationToken,
+    pub abort: AbortHandle,
+}
 
 /// Owns the partition tasks of a continuous run.
 pub(crate) struct Supervisor {
-    ctx: RunContext,
-    admin: Admin,
-    cancel: CancellationToken,
-    tasks: JoinSet<Joined>,
-    /// Each running task's own token: cancelled alone when its topic is deleted.
-    running: BTreeMap<Key, CancellationToken>,
-    /// Every partition a task was started for in this run; never started twice.
-    started: BTreeSet<Key>,
+    pub(super) ctx: RunContext,
+    pub(super) admin: Admin,
+    pub(super) cancel: CancellationToken,
+    pub(super) tasks: JoinSet<Joined>,
+    pub(super) running: BTreeMap<Key, Running>,
+    /// Every partition a task was started for in this run; never started twice (standalone).
+    pub(super) started: BTreeSet<Key>,
     /// Topics whose tasks were stopped because the topic disappeared.
-    deleted: BTreeSet<String>,
-    done: Vec<PartitionSummary>,
-    failures: Vec<BackupError>,
+    pub(super) deleted: BTreeSet<String>,
+    pub(super) done: Vec<PartitionSummary>,
+    pub(super) failures: Vec<BackupError>,
+    /// The consumer group, in group mode.
+    pub(super) membership: Option<Membership>,
 }
 
 impl Supervisor {
@@ -50,6 +63,7 @@ impl Supervisor {
             deleted: BTreeSet::new(),
             done: Vec::new(),
             failures: Vec::new(),
+            membership: None,
         }
     }
 
@@ -87,13 +101,16 @@ impl Supervisor {
         Ok((self.done, self.failures))
     }
 
-    fn spawn(&mut self, range: PartitionRange) {
+    pub(super) fn spawn(&mut self, range: PartitionRange) {
         let key = (range.topic.clone(), range.partition);
         let token = self.cancel.child_token();
         let task = self.ctx.task(range, token.clone());
-        self.running.insert(key.clone(), token);
         self.started.insert(key.clone());
-        self.tasks.spawn(async move { (key, task.run().await) });
+        let abort = self.tasks.spawn({
+            let key = key.clone();
+            async move { (key, task.run().await) }
+        });
+        self.running.insert(key, Running { token, abort });
     }
 
     /// Starts tasks for partitions that appeared, stops those of topics that disappeared.
@@ -109,8 +126,8 @@ impl Supervisor {
                 topic,
                 "topic no longer exists on the cluster; stopping its partitions after a last checkpoint"
             );
-            for (_, token) in self.running.iter().filter(|((t, _), _)| *t == topic) {
-                token.cancel();
+            for (_, running) in self.running.iter().filter(|((t, _), _)| *t == topic) {
+                running.token.cancel();
             }
             self.deleted.insert(topic);
         }
@@ -136,8 +153,13 @@ impl Supervisor {
     }
 
     /// Books a task's end. A task whose topic was deleted ends cleanly, also with a read error.
-    async fn finished(&mut self, joined: Result<Joined, tokio::task::JoinError>) {
-        let ((topic, partition), result) = joined.expect("partition task panicked");
+    /// An aborted task (a deadline passed) was booked when it was aborted.
+    pub(super) async fn finished(&mut self, joined: Result<Joined, tokio::task::JoinError>) {
+        let ((topic, partition), result) = match joined {
+            Ok(joined) => joined,
+            Err(error) if error.is_cancelled() => return,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        };
         self.running.remove(&(topic.clone(), partition));
         match result {
             Ok(summary) => self.done.push(summary),
@@ -158,8 +180,11 @@ impl Supervisor {
 
     /// Waits for every task to flush and checkpoint, up to the shutdown deadline (a zero
     /// timeout does not wait at all).
-    async fn drain(&mut self) -> Result<(), BackupError> {
+    pub(super) async fn drain(&mut self) -> Result<(), BackupError> {
         let timeout = self.ctx.plan.backup.shutdown_timeout;
+        if self.tasks.is_empty() {
+            return Ok(());
+        }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         while !timeout.is_zero() {
@@ -180,7 +205,7 @@ impl Supervisor {
         Err(BackupError::ShutdownTimeout { timeout, unflushed })
     }
 
-    fn unflushed(&self) -> Vec<String> {
+    pub(super) fn unflushed(&self) -> Vec<String> {
         let table: BTreeMap<Key, _> = self.ctx.progress.partitions().into_iter().collect();
         self.running
             .keys()

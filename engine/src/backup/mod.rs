@@ -7,6 +7,7 @@
 //! complete / fsync + rename) → only then its manifest entry, the checkpoint, is written.
 
 mod continuous;
+mod group;
 mod partition;
 mod roll;
 
@@ -18,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{BackupMode, Plan};
+use crate::config::{BackupMode, Coordination, Plan};
 use crate::kafka::{Admin, KafkaError, Span, TopicInfo};
 use crate::manifest::{self, BackupInfo, Gap, Layout, ManifestEntry, ManifestError};
 use crate::progress::Progress;
@@ -92,6 +93,8 @@ pub(crate) struct RunContext {
     pub layout: Layout,
     pub progress: Arc<Progress>,
     pub latencies: Arc<Mutex<Histogram<u64>>>,
+    /// Writer tag of this process in consumer-group mode; `None` standalone.
+    pub writer: Option<Arc<str>>,
 }
 
 impl RunContext {
@@ -104,6 +107,7 @@ impl RunContext {
             cancel,
             progress: self.progress.clone(),
             latencies: self.latencies.clone(),
+            writer: self.writer.clone(),
         }
     }
 }
@@ -116,22 +120,24 @@ pub(crate) struct PartitionRange {
     pub span: Span,
 }
 
-/// Runs a snapshot backup. A cancelled run flushes and checkpoints what it has read, then returns.
+/// Runs a backup: a snapshot by default, or continuous (`backup.mode`); standalone, or one member
+/// of the backup's consumer group (`backup.coordination`). A cancelled run flushes and checkpoints
+/// what it has read, then returns.
 pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>) -> Result<RunSummary, BackupError> {
     let store = Store::open(&plan.storage).await?;
     let admin = Admin::connect(&plan.kafka)?;
     let topics = select_topics(plan, &admin).await?;
     let layout = Layout::new(&plan.backup_id);
-    let stale = store.abort_stale_uploads(&layout.root()).await?;
-    if stale > 0 {
-        tracing::info!(count = stale, "removed unfinished uploads of an interrupted run");
+    let group = plan.backup.coordination() == Coordination::Group;
+    if !group {
+        // In a group, other instances upload into this backup right now: uploads are cleaned per
+        // partition as partitions are assigned instead.
+        let stale = store.abort_stale_uploads(&layout.root()).await?;
+        if stale > 0 {
+            tracing::info!(count = stale, "removed unfinished uploads of an interrupted run");
+        }
     }
-    let existing = manifest::read_entries(&store, &layout).await?;
     write_info(plan, &store, &layout, &topics).await?;
-    let ranges = plan_ranges(plan, &admin, &store, &layout, &topics, &existing).await?;
-    for range in &ranges {
-        progress.partition_planned(&range.topic, range.partition, range.span.start, range.span.boundary);
-    }
     let started = Instant::now();
     let ctx = RunContext {
         plan: Arc::new(plan.clone()),
@@ -139,10 +145,22 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
         layout,
         progress,
         latencies: Arc::new(Mutex::new(latency_histogram())),
+        writer: group.then(writer_tag),
     };
-    let (partitions, failures) = match plan.backup.mode {
-        BackupMode::Snapshot => run_snapshot(&ctx, ranges, cancel).await,
-        BackupMode::Continuous => continuous::Supervisor::new(ctx.clone(), admin, cancel, &topics).run(ranges).await?,
+    let (partitions, failures) = if group {
+        continuous::Supervisor::new(ctx.clone(), admin, cancel, &topics).run_in_group(&topics).await?
+    } else {
+        let existing = manifest::read_entries(&ctx.store, &ctx.layout).await?;
+        let ranges = plan_ranges(plan, &admin, &ctx.store, &ctx.layout, &topics, &existing).await?;
+        for range in &ranges {
+            ctx.progress.partition_planned(&range.topic, range.partition, range.span.start, range.span.boundary);
+        }
+        match plan.backup.mode {
+            BackupMode::Snapshot => run_snapshot(&ctx, ranges, cancel).await,
+            BackupMode::Continuous => {
+                continuous::Supervisor::new(ctx.clone(), admin, cancel, &topics).run(ranges).await?
+            }
+        }
     };
     let total = partitions.len() + failures.len();
     if let Some(first) = failures.into_iter().next() {
@@ -153,6 +171,16 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
         RunSummary::from_partitions("backup", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
     summary.checkpoint_latency_ms = summarize_latency(&ctx.latencies.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(summary)
+}
+
+/// A tag unique to this process among the backup's writers: 8 hex digits of std's randomly
+/// seeded hasher (its keys come from the OS), mixed with the process id and the clock.
+fn writer_tag() -> Arc<str> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_i64(manifest::now_ms());
+    format!("{:08x}", hasher.finish() as u32).into()
 }
 
 /// Every partition to its boundary, at most `max_concurrent_partitions` at once.

@@ -35,6 +35,8 @@ pub(crate) struct PartitionTask {
     pub cancel: CancellationToken,
     pub progress: Arc<Progress>,
     pub latencies: Arc<Mutex<Histogram<u64>>>,
+    /// This process's writer tag in consumer-group mode (see [`Layout::writer_segment_key`]).
+    pub writer: Option<Arc<str>>,
 }
 
 /// The segment being written.
@@ -237,7 +239,11 @@ impl PartitionTask {
     }
 
     async fn open_segment(&self, start_offset: i64) -> Result<OpenSegment, BackupError> {
-        let key = self.layout.segment_key(&self.range.topic, self.range.partition, start_offset);
+        let (topic, partition) = (&self.range.topic, self.range.partition);
+        let key = match &self.writer {
+            Some(writer) => self.layout.writer_segment_key(topic, partition, start_offset, writer),
+            None => self.layout.segment_key(topic, partition, start_offset),
+        };
         let mut writer = self.store.writer(&key).await?;
         let layout = SegmentLayout::new(self.plan.backup.compression);
         let header = layout.header();
@@ -273,9 +279,12 @@ impl PartitionTask {
         };
         let entry_next = entry.next_offset;
         let body = serde_json::to_vec_pretty(&entry).expect("ManifestEntry serializes");
-        self.store
-            .put(&self.layout.entry_key(&self.range.topic, self.range.partition, start_offset), body.into())
-            .await?;
+        let (topic, partition) = (&self.range.topic, self.range.partition);
+        let entry_key = match &self.writer {
+            Some(writer) => self.layout.writer_entry_key(topic, partition, start_offset, writer),
+            None => self.layout.entry_key(topic, partition, start_offset),
+        };
+        self.store.put(&entry_key, body.into()).await?;
         let latency = durable.elapsed();
         self.progress.checkpointed(&self.range.topic, self.range.partition, entry_next, latency);
         let micros = latency.as_micros().max(1) as u64;

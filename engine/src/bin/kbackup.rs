@@ -55,7 +55,9 @@ struct Cli {
 enum Command {
     /// Back up the selected topics up to their current end, then exit (snapshot mode, the
     /// default); or with --continuous (or `backup.mode: continuous`), follow them until stopped.
-    /// Re-running resumes from the checkpoints.
+    /// Re-running resumes from the checkpoints. Continuous runs join the consumer group
+    /// `backup.group_id` (default kbackup.<backup_id>): start more instances with the same config
+    /// and the group splits the partitions between them (`backup.coordination`).
     Backup {
         /// Follow new records, topics and partitions until SIGTERM or Ctrl-C, rolling segments at
         /// backup.segment_max_bytes or backup.segment_max_age; overrides backup.mode. A stop

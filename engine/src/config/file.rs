@@ -110,6 +110,12 @@ pub struct BackupSection {
     pub segment_max_age: Option<Millis>,
     /// Continuous mode: how often the topic list is re-read to pick up new topics and partitions (default 30s).
     pub metadata_refresh: Option<Millis>,
+    /// `group` (default in continuous mode): instances of one backup split the partitions through a
+    /// Kafka consumer group; `standalone` (default in snapshot mode): this process backs up every
+    /// selected partition.
+    pub coordination: Option<String>,
+    /// The consumer group of `coordination: group` (default `kbackup.<backup_id>`).
+    pub group_id: Option<String>,
 }
 
 /// `storage:` section.

@@ -104,6 +104,41 @@ pub struct BackupPlan {
     /// Continuous mode: how long a stop may take to flush and checkpoint every open segment before
     /// the run gives up and fails; default 30 s. Not a config key: `kbackup backup --shutdown-timeout`.
     pub shutdown_timeout: Duration,
+    /// `backup.coordination` as written; `None` takes the mode's default (see [`BackupPlan::coordination`]).
+    pub coordination_setting: Option<Coordination>,
+    /// The consumer group instances of this backup join; default `kbackup.<backup_id>`.
+    pub group_id: String,
+}
+
+impl BackupPlan {
+    /// Who decides which partitions this process backs up: `backup.coordination`, or by default a
+    /// consumer group in continuous mode (how a backup scales out in production) and this process
+    /// alone in snapshot mode (no group join to wait for in a one-off run).
+    pub fn coordination(&self) -> Coordination {
+        self.coordination_setting.unwrap_or(match self.mode {
+            BackupMode::Snapshot => Coordination::Standalone,
+            BackupMode::Continuous => Coordination::Group,
+        })
+    }
+}
+
+/// Who decides which instance backs up which partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coordination {
+    /// This process backs up every selected partition.
+    Standalone,
+    /// Every process of the backup joins `backup.group_id`; Kafka's group coordinator assigns each
+    /// partition to one of them (cooperative-sticky), and reassigns on joins, leaves and failures.
+    Group,
+}
+
+impl std::fmt::Display for Coordination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Coordination::Standalone => "standalone",
+            Coordination::Group => "group",
+        })
+    }
 }
 
 /// How a backup run ends.
@@ -221,10 +256,11 @@ impl Plan {
     /// Validates a parsed file into a plan.
     pub fn resolve(file: ConfigFile) -> Result<Self, ConfigError> {
         validate_backup_id(&file.backup_id)?;
+        let backup = resolve_backup(&file.backup, &file.backup_id)?;
         Ok(Plan {
             backup_id: file.backup_id,
             kafka: resolve_kafka(&file.kafka)?,
-            backup: resolve_backup(&file.backup)?,
+            backup,
             storage: resolve_storage(&file.storage)?,
             restore: resolve_restore(&file.restore)?,
         })
@@ -304,7 +340,7 @@ fn resolve_kafka(raw: &KafkaSection) -> Result<KafkaPlan, ConfigError> {
     })
 }
 
-fn resolve_backup(raw: &BackupSection) -> Result<BackupPlan, ConfigError> {
+fn resolve_backup(raw: &BackupSection, backup_id: &str) -> Result<BackupPlan, ConfigError> {
     let compression = match raw.compression.as_deref() {
         None => Codec::Zstd,
         Some(text) => text.parse().map_err(|_| {
@@ -360,6 +396,22 @@ fn resolve_backup(raw: &BackupSection) -> Result<BackupPlan, ConfigError> {
             "backup.metadata_refresh",
         )?,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        coordination_setting: match raw.coordination.as_deref() {
+            None => None,
+            Some("group") => Some(Coordination::Group),
+            Some("standalone") => Some(Coordination::Standalone),
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    "backup.coordination",
+                    format!("'{other}' (expected group or standalone)"),
+                ));
+            }
+        },
+        group_id: match raw.group_id.as_deref() {
+            None => format!("kbackup.{backup_id}"),
+            Some("") => return Err(ConfigError::invalid("backup.group_id", "must not be empty")),
+            Some(id) => id.to_string(),
+        },
     })
 }
 

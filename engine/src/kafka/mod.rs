@@ -6,6 +6,7 @@
 //! - KIP-98 (transactions, `read_committed`), KIP-82 (record headers).
 
 mod admin;
+mod group;
 mod reader;
 mod sink;
 
@@ -15,6 +16,7 @@ use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 
 pub use admin::{Admin, TopicInfo};
+pub use group::{GroupEvent, GroupMember, PartitionKey};
 pub use reader::{ReadEnd, Span, follow_partition, message_headers, message_timestamp, read_partition, to_record};
 pub use sink::{RestoreProducer, produce_request_max_bytes};
 
