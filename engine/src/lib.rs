@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod completion;
 pub mod config;
 pub mod delete;
 pub mod fetch;

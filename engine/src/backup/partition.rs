@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::roll::{RollLimits, RollReason, block_linger};
 use super::{BackupError, PartitionRange};
+use crate::completion;
 use crate::config::{BackupMode, Plan};
 use crate::kafka::{KafkaError, ReadEnd, follow_partition, message_headers, message_timestamp, read_partition};
 use crate::manifest::{self, Layout, ManifestEntry, SegmentRef};
@@ -122,6 +123,13 @@ impl PartitionTask {
             self.close(segment, RollReason::Stop, &mut summary).await?;
         }
         match end? {
+            ReadEnd::Eof { next_offset } if self.plan.backup.mode == BackupMode::Snapshot => {
+                // Everything up to the captured end is checkpointed: say so, for `describe`.
+                let (topic, partition) = (&self.range.topic, self.range.partition);
+                completion::record_end(&self.store, &self.plan.backup_id, topic, partition, summary.next_offset)
+                    .await?;
+                tracing::info!(topic = %summary.topic, partition = summary.partition, next_offset, records = summary.records, "partition done: reached the snapshot's end");
+            }
             ReadEnd::Eof { next_offset } | ReadEnd::Stopped { next_offset } => {
                 tracing::info!(topic = %summary.topic, partition = summary.partition, next_offset, records = summary.records, "partition done");
             }
