@@ -14,14 +14,14 @@ use std::time::SystemTime;
 /// Reads the per-point statistics of report.json files (`harness scenario`) or
 /// baselines, and derives per-instance sustainable MB/s and partitions from measured
 /// backup throughput and its scaling, CPU-seconds per GB and peak RSS — saying which
-/// limit binds — then instances with headroom, CPU and memory requests/limits, a
-/// Kubernetes Deployment + HorizontalPodAutoscaler (on kafka_backup_lag_bytes), and the
-/// restore time for --restore-size. Nothing is assumed: a metric the inputs lack is an
-/// error naming it.
+/// limit binds — then instances with headroom, CPU and memory requests/limits, the
+/// Kubernetes manifests of deploy/kubernetes sized by them (continuous Deployment, HPA on
+/// kafka_backup_lag_bytes, PodDisruptionBudget, ...), and the restore time for
+/// --restore-size. Nothing is assumed: a metric the inputs lack is an error naming it.
 ///
-/// Writes plan.md, plan.json, plan.svg and kubernetes.yaml, and prints plan.md (or
-/// plan.json with --json). Exit 0: the load fits; 1: it does not fit even one
-/// partition per instance; 2: error (nothing measured, missing metric, bad flag).
+/// Writes plan.md, plan.json, plan.svg, kubernetes.yaml and prometheus-adapter-rules.yaml,
+/// and prints plan.md (or plan.json with --json). Exit 0: the load fits; 1: it does not
+/// fit even one partition per instance; 2: error (nothing measured, missing metric, bad flag).
 // Help text, not HTML: `<NAME>` is how clap writes placeholders.
 #[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, clap::Args)]

@@ -3,7 +3,7 @@
 
 use super::Result;
 use super::compute::{format_duration, human_bytes};
-use super::kube::render_kubernetes;
+use super::kube::render_sized;
 use super::model::{BudgetOrigin, CapacityPlan, MemoryModel};
 use std::fmt::Write;
 
@@ -16,7 +16,13 @@ pub fn render_markdown(plan: &CapacityPlan) -> Result<String> {
     limits(&mut out, plan);
     derivation(&mut out, plan);
     sources(&mut out, plan);
-    let _ = writeln!(out, "## Kubernetes\n\n```yaml\n{}```\n", render_kubernetes(plan)?);
+    let _ = writeln!(
+        out,
+        "## Kubernetes\n\nThe sized objects; `kubernetes.yaml` has all of them (ConfigMap, Deployment, Service, \
+         ServiceMonitor, PodDisruptionBudget, HPA) and `prometheus-adapter-rules.yaml` the HPA's metric rule, \
+         as in `deploy/kubernetes/`.\n\n```yaml\n{}```\n",
+        render_sized(plan)?
+    );
     warnings(&mut out, plan);
     Ok(out)
 }

@@ -5,7 +5,8 @@
 //!
 //! Pipeline: [`load_measured`] reads files into [`MeasuredFile`]s, [`PlanRequest`]
 //! validates the user's figures, [`compute`] derives a [`CapacityPlan`] (pure), the
-//! renderers turn it into Markdown, JSON, an SVG chart and Kubernetes YAML (pure), and
+//! renderers turn it into Markdown, JSON, an SVG chart and Kubernetes YAML (pure; the same
+//! structs render `deploy/kubernetes/`), and
 //! [`write_plan`] is the only code here that writes files.
 
 mod caveats;
@@ -26,7 +27,7 @@ mod tests;
 
 pub use compute::compute;
 pub use input::{MeasuredFile, MeasuredPoint, find_default_input, load_measured, parse_measured};
-pub use kube::render_kubernetes;
+pub use kube::{ADAPTER_RULES_FILE, render_adapter_rules, render_kubernetes};
 pub use markdown::render_markdown;
 pub use model::*;
 pub use request::{PlanRequest, RequestText};

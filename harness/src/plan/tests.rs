@@ -264,28 +264,54 @@ struct K8sDoc {
     api_version: String,
     kind: String,
     metadata: serde_json::Value,
-    spec: serde_json::Value,
+    /// Absent on a ConfigMap.
+    spec: Option<serde_json::Value>,
 }
 
 #[test]
-fn kubernetes_yaml_parses_back_as_deployment_and_hpa() {
+fn kubernetes_yaml_parses_back_as_the_deploy_objects_sized_by_the_plan() {
     let plan = plan_with(text());
     let docs: Vec<K8sDoc> = serde_saphyr::from_multiple(&render_kubernetes(&plan).unwrap()).unwrap();
     let kinds: Vec<(&str, &str)> = docs.iter().map(|d| (d.api_version.as_str(), d.kind.as_str())).collect();
-    assert_eq!(kinds, [("apps/v1", "Deployment"), ("autoscaling/v2", "HorizontalPodAutoscaler")]);
-    let (deployment, hpa) = (&docs[0].spec, &docs[1].spec);
     assert_eq!(
-        (docs[0].metadata["name"].as_str(), docs[1].metadata["name"].as_str()),
-        (Some("kbackup"), Some("kbackup"))
+        kinds,
+        [
+            ("v1", "ConfigMap"),
+            ("apps/v1", "Deployment"),
+            ("v1", "Service"),
+            ("monitoring.coreos.com/v1", "ServiceMonitor"),
+            ("policy/v1", "PodDisruptionBudget"),
+            ("autoscaling/v2", "HorizontalPodAutoscaler")
+        ]
     );
+    let names: Vec<Option<&str>> = docs.iter().map(|d| d.metadata["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [Some("kbackup-config"), Some("kbackup"), Some("kbackup"), Some("kbackup"), Some("kbackup"), Some("kbackup")]
+    );
+    let (deployment, hpa) = (docs[1].spec.as_ref().unwrap(), docs[5].spec.as_ref().unwrap());
     assert_eq!(deployment["replicas"], 6);
     let template = &deployment["template"];
     // The selector must match the pods' labels, or the API server rejects the Deployment.
     assert_eq!(deployment["selector"]["matchLabels"], template["metadata"]["labels"]);
-    assert_eq!(template["metadata"]["annotations"]["prometheus.io/port"].as_str(), Some("9464"));
     let container = &template["spec"]["containers"][0];
-    assert_eq!(container["ports"][0]["containerPort"], 9464);
-    assert_eq!(container["args"][4].as_str(), Some("0.0.0.0:9464"));
+    assert_eq!(container["ports"][0]["containerPort"], 9100);
+    let args: Vec<&str> = container["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(
+        args,
+        [
+            "backup",
+            "--continuous",
+            "-c",
+            "/etc/kbackup/backup.yaml",
+            "--metrics-listen",
+            "0.0.0.0:9100",
+            "--shutdown-timeout",
+            "30s"
+        ]
+    );
+    let probes = ["livenessProbe", "readinessProbe"].map(|p| container[p]["httpGet"]["path"].as_str());
+    assert_eq!(probes, [Some("/health"), Some("/ready")]);
     let resources = &container["resources"];
     let quantities = ["requests", "limits"].map(|k| (resources[k]["cpu"].as_str(), resources[k]["memory"].as_str()));
     assert_eq!(quantities, [(Some("840m"), Some("191Mi")), (Some("1200m"), Some("273Mi"))]);
@@ -300,6 +326,10 @@ fn kubernetes_yaml_parses_back_as_deployment_and_hpa() {
     // A quantity is a string in the API; a bare number would be read as an integer.
     let lag: u64 = metric["external"]["target"]["averageValue"].as_str().unwrap().parse().unwrap();
     assert_eq!(lag, plan.autoscaling.target_lag_bytes);
+    // The PDB and the Service select the Deployment's pods.
+    let pdb = docs[4].spec.as_ref().unwrap();
+    assert_eq!(pdb["selector"]["matchLabels"], template["metadata"]["labels"]);
+    assert_eq!(docs[2].spec.as_ref().unwrap()["selector"], template["metadata"]["labels"]);
 }
 
 #[test]
@@ -323,7 +353,7 @@ fn json_and_files_are_written_together() {
     let dir = tempfile::tempdir().unwrap();
     let written = write_plan(dir.path(), &plan).unwrap();
     let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["plan.md", "plan.json", "plan.svg", "kubernetes.yaml"]);
+    assert_eq!(names, ["plan.md", "plan.json", "plan.svg", "kubernetes.yaml", "prometheus-adapter-rules.yaml"]);
 }
 
 #[test]

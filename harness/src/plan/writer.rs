@@ -1,6 +1,6 @@
 //! The only file-system code that writes a plan: every output into one directory.
 
-use super::kube::render_kubernetes;
+use super::kube::{ADAPTER_RULES_FILE, render_adapter_rules, render_kubernetes};
 use super::markdown::render_markdown;
 use super::model::CapacityPlan;
 use super::svg::render_svg;
@@ -13,13 +13,15 @@ pub fn render_json(plan: &CapacityPlan) -> Result<String> {
 }
 
 /// Renders every output first (so a failing chart writes nothing), then writes
-/// `plan.md`, `plan.json`, `plan.svg` and `kubernetes.yaml` into `dir`. Returns the paths.
+/// `plan.md`, `plan.json`, `plan.svg`, `kubernetes.yaml` and `prometheus-adapter-rules.yaml`
+/// into `dir`. Returns the paths.
 pub fn write_plan(dir: &Path, plan: &CapacityPlan) -> Result<Vec<PathBuf>> {
     let outputs = [
         ("plan.md", render_markdown(plan)?),
         ("plan.json", render_json(plan)?),
         ("plan.svg", render_svg(plan)?),
         ("kubernetes.yaml", render_kubernetes(plan)?),
+        (ADAPTER_RULES_FILE, render_adapter_rules()?),
     ];
     let io = |path: &Path| {
         let path = path.to_owned();
