@@ -164,3 +164,34 @@ fn shipped_examples_parse() {
         assert_eq!(plan.backup.mode, expected, "{name}");
     }
 }
+
+#[test]
+fn coordination_defaults_by_mode_and_group_id_by_backup() {
+    let plan = parse(MINIMAL, "test.yaml", no_env).unwrap();
+    assert_eq!(plan.backup.coordination(), Coordination::Standalone, "a one-off snapshot joins no group");
+    assert_eq!(plan.backup.group_id, "kbackup.nightly");
+    let mut continuous = plan.clone();
+    continuous.backup.mode = BackupMode::Continuous; // what `--continuous` does
+    assert_eq!(continuous.backup.coordination(), Coordination::Group);
+    let text = format!("{MINIMAL}backup:\n  mode: continuous\n  coordination: standalone\n  group_id: team.b\n");
+    let plan = parse(&text, "test.yaml", no_env).unwrap();
+    assert_eq!((plan.backup.coordination(), plan.backup.group_id.as_str()), (Coordination::Standalone, "team.b"));
+    assert!(err(&format!("{MINIMAL}backup:\n  coordination: leader\n")).contains("'leader' (expected group or standalone)"));
+    assert!(err(&format!("{MINIMAL}backup:\n  group_id: \"\"\n")).contains("backup.group_id"));
+}
+
+/// Every shipped example resolves with its `${VAR:-default}` defaults: README commands name them.
+#[test]
+fn shipped_examples_resolve() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            parse(&text, &path.display().to_string(), no_env).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "examples/ holds the README's configs ({checked} found)");
+}
