@@ -9,4 +9,5 @@ mod continuous;
 mod corruption;
 mod crash;
 mod delete;
+mod metrics;
 mod round_trip;
