@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -56,14 +56,6 @@ type Topic<'a> = [(&'static str, &'a str); 1];
 
 fn encode_backup(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Result {
     let partitions = progress.partitions();
-    let per_partition = |value: fn(&PartitionProgress) -> Option<f64>| -> Vec<(Partition<'_>, f64)> {
-        partitions
-            .iter()
-            .filter_map(|((topic, partition), p)| {
-                Some((([("topic", topic.as_str())], [("partition", *partition)]), value(p)?))
-            })
-            .collect()
-    };
     let topics = progress.topic_totals();
     let per_topic = |value: fn(&TopicTotals) -> u64| -> Vec<(Topic<'_>, u64)> {
         topics.iter().map(|(topic, t)| ([("topic", topic.as_str())], value(t))).collect()
@@ -83,13 +75,13 @@ fn encode_backup(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Res
         e,
         "kafka_backup_lag_bytes",
         "Estimated bytes left to read: lag_records x the partition's mean record size so far",
-        &per_partition(|p| p.mean_record_bytes().map(|mean| mean * p.lag_records() as f64)),
+        &per_partition(&partitions, |p| p.mean_record_bytes().map(|mean| mean * p.lag_records() as f64)),
     )?;
     gauges(
         e,
         "kafka_backup_lag_records",
         "Offsets left to read: to the snapshot boundary, or in continuous mode to the high watermark",
-        &per_partition(|p| Some(p.lag_records() as f64)),
+        &per_partition(&partitions, |p| Some(p.lag_records())),
     )?;
     counters(e, "kafka_backup_records", "Records read into segments in this run", &per_topic(|t| t.records))?;
     counters(
@@ -122,19 +114,19 @@ fn encode_backup(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Res
         e,
         "kafka_backup_last_checkpoint_timestamp_seconds",
         "When the partition's newest checkpoint became durable (Unix seconds): its recovery point",
-        &per_partition(|p| (p.last_checkpoint_ms > 0).then(|| p.last_checkpoint_ms as f64 / 1000.0)),
+        &per_partition(&partitions, |p| (p.last_checkpoint_ms > 0).then(|| p.last_checkpoint_ms as f64 / 1000.0)),
     )?;
     gauges(
         e,
         "kafka_backup_checkpointed_offset",
         "Next offset after the last durable checkpoint: the recovery point in offsets",
-        &per_partition(|p| Some(p.checkpointed_offset as f64)),
+        &per_partition(&partitions, |p| Some(p.checkpointed_offset)),
     )?;
     gauges(
         e,
         "kafka_backup_assigned_partitions",
         "Partitions this process backs up right now",
-        &[(NoLabels, partitions.len() as f64)],
+        &[(NoLabels, partitions.len() as i64)],
     )?;
     counters(
         e,
@@ -143,6 +135,19 @@ fn encode_backup(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Res
         &[(NoLabels, progress.rebalances())],
     )?;
     errors(e, "kafka_backup_errors", &BACKUP_ERROR_KINDS, progress)
+}
+
+/// One sample per partition for which `value` has one.
+fn per_partition<'a, V>(
+    partitions: &'a [((String, i32), PartitionProgress)],
+    value: fn(&PartitionProgress) -> Option<V>,
+) -> Vec<(Partition<'a>, V)> {
+    partitions
+        .iter()
+        .filter_map(|((topic, partition), p)| {
+            Some((([("topic", topic.as_str())], [("partition", *partition)]), value(p)?))
+        })
+        .collect()
 }
 
 fn encode_restore(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Result {
@@ -159,7 +164,7 @@ fn encode_restore(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Re
         &[(NoLabels, progress.bytes())],
     )?;
     let left = progress.expected_records().saturating_sub(progress.records());
-    gauges(e, "kafka_restore_lag_records", "Records of the backup not yet restored", &[(NoLabels, left as f64)])?;
+    gauges(e, "kafka_restore_lag_records", "Records of the backup not yet restored", &[(NoLabels, left)])?;
     errors(e, "kafka_restore_errors", &RESTORE_ERROR_KINDS, progress)
 }
 
@@ -173,11 +178,11 @@ impl EncodeLabelSet for NoLabels {
     }
 }
 
-fn gauges<L: EncodeLabelSet>(
+fn gauges<L: EncodeLabelSet, V: EncodeGaugeValue + Copy>(
     e: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
-    samples: &[(L, f64)],
+    samples: &[(L, V)],
 ) -> fmt::Result {
     let mut metric = e.encode_descriptor(name, help, None, MetricType::Gauge)?;
     for (labels, value) in samples {
