@@ -134,7 +134,8 @@ fn encode_backup(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Res
         "Consumer-group rebalances that changed this process's partitions",
         &[(NoLabels, progress.rebalances())],
     )?;
-    errors(e, "kafka_backup_errors", &BACKUP_ERROR_KINDS, progress)
+    let help = "Errors by kind, whether or not the run survived them";
+    errors(e, "kafka_backup_errors", help, &BACKUP_ERROR_KINDS, progress)
 }
 
 /// One sample per partition for which `value` has one.
@@ -165,7 +166,7 @@ fn encode_restore(e: &mut DescriptorEncoder<'_>, progress: &Progress) -> fmt::Re
     )?;
     let left = progress.expected_records().saturating_sub(progress.records());
     gauges(e, "kafka_restore_lag_records", "Records of the backup not yet restored", &[(NoLabels, left)])?;
-    errors(e, "kafka_restore_errors", &RESTORE_ERROR_KINDS, progress)
+    errors(e, "kafka_restore_errors", "Errors by kind that ended the restore", &RESTORE_ERROR_KINDS, progress)
 }
 
 /// No labels (one unlabelled sample).
@@ -205,11 +206,17 @@ fn counters<L: EncodeLabelSet>(
     Ok(())
 }
 
-fn errors(e: &mut DescriptorEncoder<'_>, name: &str, known: &[&'static str], progress: &Progress) -> fmt::Result {
+fn errors(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    known: &[&'static str],
+    progress: &Progress,
+) -> fmt::Result {
     let mut by_kind: BTreeMap<&str, u64> = known.iter().map(|kind| (*kind, 0)).collect();
     by_kind.extend(progress.errors());
     let samples: Vec<_> = by_kind.into_iter().map(|(kind, n)| ([("kind", kind)], n)).collect();
-    counters(e, name, "Errors by kind, whether or not the run survived them", &samples)
+    counters(e, name, help, &samples)
 }
 
 /// A classic histogram from cumulative counts: (bounds, cumulative counts, count, sum).
