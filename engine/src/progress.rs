@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 /// Upper bounds (seconds) of the checkpoint-latency histogram buckets exported to Prometheus.
 pub const CHECKPOINT_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
+/// Upper bounds (seconds) of the segment-upload histogram buckets: from a segment's open to its
+/// object being durable, which spans up to `backup.segment_max_age` (60 s by default) and more.
+pub const SEGMENT_UPLOAD_BUCKETS: [f64; 12] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+
 /// One `--progress-json` line: `{"schema_version":2,"progress":{...}}` on stderr, twice a second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressLine {
@@ -74,6 +78,45 @@ pub struct Progress {
     checkpoints: Mutex<CheckpointLatency>,
     rebalances: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    segment_uploads: Mutex<SegmentUploadLatency>,
+    topics: Mutex<BTreeMap<String, TopicTotals>>,
+}
+
+/// What one topic's partitions uploaded in this run; unlike the partition table, kept when a
+/// partition is released, so the totals only grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TopicTotals {
+    /// Records uploaded.
+    pub records: u64,
+    /// Source bytes (key + value + headers) uploaded.
+    pub source_bytes: u64,
+    /// Bytes stored (compressed).
+    pub stored_bytes: u64,
+}
+
+/// Cumulative segment-upload histogram over [`SEGMENT_UPLOAD_BUCKETS`] (same semantics as
+/// [`CheckpointLatency`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SegmentUploadLatency {
+    /// Count per bucket of [`SEGMENT_UPLOAD_BUCKETS`], cumulative.
+    pub buckets: [u64; SEGMENT_UPLOAD_BUCKETS.len()],
+    /// Number of segments.
+    pub count: u64,
+    /// Sum of durations in seconds.
+    pub sum_secs: f64,
+}
+
+impl SegmentUploadLatency {
+    fn record(&mut self, took: Duration) {
+        let secs = took.as_secs_f64();
+        for (bound, bucket) in SEGMENT_UPLOAD_BUCKETS.iter().zip(self.buckets.iter_mut()) {
+            if secs <= *bound {
+                *bucket += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_secs += secs;
+    }
 }
 
 /// Where one partition stands: offsets are "next offset" positions (one past the last record).
@@ -97,6 +140,9 @@ pub struct PartitionProgress {
     /// When the newest checkpoint became durable, Unix milliseconds (0 before the first): the
     /// partition's recovery point.
     pub last_checkpoint_ms: i64,
+    /// Since when (Unix milliseconds) records read from the partition have been waiting for a
+    /// durable checkpoint; 0 while every record read is checkpointed. What `/ready` ages.
+    pub waiting_since_ms: i64,
 }
 
 impl PartitionProgress {
@@ -192,6 +238,15 @@ impl Progress {
         entry.records += records;
         entry.source_bytes += source;
         entry.stored_bytes += stored;
+        if entry.waiting_since_ms == 0 && entry.unacknowledged_records() > 0 {
+            entry.waiting_since_ms = crate::manifest::now_ms();
+        }
+        drop(table);
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let totals = topics.entry(topic.to_string()).or_default();
+        totals.records += records;
+        totals.source_bytes += source;
+        totals.stored_bytes += stored;
     }
 
     /// A segment's checkpoint up to `next_offset` is durable; it took `latency` after the object was.
@@ -202,6 +257,8 @@ impl Progress {
             entry.checkpointed_offset = entry.checkpointed_offset.max(next_offset);
             entry.segments += 1;
             entry.last_checkpoint_ms = crate::manifest::now_ms();
+            // Records read past this checkpoint wait from now on; none left, nothing waits.
+            entry.waiting_since_ms = if entry.unacknowledged_records() > 0 { entry.last_checkpoint_ms } else { 0 };
         }
         self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()).record(latency);
     }
@@ -257,6 +314,21 @@ impl Progress {
         self.checkpoints.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// A segment's object became durable `took` after the segment was opened.
+    pub fn segment_uploaded(&self, took: Duration) {
+        self.segment_uploads.lock().unwrap_or_else(|p| p.into_inner()).record(took);
+    }
+
+    /// A copy of the segment-upload histogram.
+    pub fn segment_upload_latency(&self) -> SegmentUploadLatency {
+        self.segment_uploads.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What each topic uploaded in this run, in topic order (released partitions included).
+    pub fn topic_totals(&self) -> Vec<(String, TopicTotals)> {
+        self.topics.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
     fn table(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, i32), PartitionProgress>> {
         // A panic elsewhere cannot leave these plain integers inconsistent; keep reporting.
         self.partitions.lock().unwrap_or_else(|p| p.into_inner())
@@ -307,6 +379,39 @@ mod tests {
         assert_eq!(h.buckets[7], 1); // ≤ 250 ms
         assert_eq!(h.buckets[8], 2); // ≤ 500 ms
         assert!((h.sum_secs - 0.303).abs() < 1e-9);
+    }
+
+    #[test]
+    fn waiting_since_follows_unacknowledged_records() {
+        let p = Progress::default();
+        p.partition_planned("t", 0, 0, 100);
+        assert_eq!(p.partitions()[0].1.waiting_since_ms, 0, "nothing read, nothing waits");
+        p.block_uploaded("t", 0, 50, 50, 500, 50);
+        let first = p.partitions()[0].1.waiting_since_ms;
+        assert!(first > 0);
+        p.block_uploaded("t", 0, 80, 30, 300, 30);
+        assert_eq!(p.partitions()[0].1.waiting_since_ms, first, "the oldest waiting record counts");
+        p.checkpointed("t", 0, 50, Duration::from_millis(1));
+        let s = p.partitions()[0].1;
+        assert_eq!(s.waiting_since_ms, s.last_checkpoint_ms, "30 records still wait, since the checkpoint");
+        p.checkpointed("t", 0, 80, Duration::from_millis(1));
+        assert_eq!(p.partitions()[0].1.waiting_since_ms, 0);
+    }
+
+    #[test]
+    fn topic_totals_survive_a_released_partition_and_uploads_are_histogrammed() {
+        let p = Progress::default();
+        p.partition_planned("t", 0, 0, 10);
+        p.block_uploaded("t", 0, 10, 10, 1_000, 100);
+        p.partition_released("t", 0);
+        assert!(p.partitions().is_empty());
+        let totals = TopicTotals { records: 10, source_bytes: 1_000, stored_bytes: 100 };
+        assert_eq!(p.topic_totals(), vec![("t".to_string(), totals)]);
+        p.segment_uploaded(Duration::from_millis(700));
+        p.segment_uploaded(Duration::from_secs(45));
+        let h = p.segment_upload_latency();
+        assert_eq!((h.count, h.buckets[2], h.buckets[3], h.buckets[8]), (2, 0, 1, 2));
+        assert!((h.sum_secs - 45.7).abs() < 1e-9);
     }
 
     #[test]

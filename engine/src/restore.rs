@@ -66,6 +66,20 @@ pub enum RestoreError {
     Cancelled,
 }
 
+impl RestoreError {
+    /// The `kind` label of `kafka_restore_errors_total` for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RestoreError::Kafka(_) | RestoreError::NotEmpty { .. } | RestoreError::Target { .. } => "kafka",
+            RestoreError::Store(_) => "store",
+            RestoreError::Manifest(_) => "manifest",
+            RestoreError::Fetch(_) => "segment",
+            RestoreError::Damaged(_) => "integrity",
+            RestoreError::Cancelled => "shutdown",
+        }
+    }
+}
+
 /// One partition to restore.
 struct Job {
     source: String,
@@ -74,8 +88,21 @@ struct Job {
     entries: Vec<ManifestEntry>,
 }
 
-/// Restores the backup named in the plan.
+/// Restores the backup named in the plan; an error is counted in `progress` by its kind.
 pub async fn run(
+    plan: &Plan,
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+    skip_integrity_check: bool,
+) -> Result<RunSummary, RestoreError> {
+    let result = restore(plan, cancel, progress.clone(), skip_integrity_check).await;
+    if let Err(e) = &result {
+        progress.error_seen(e.kind());
+    }
+    result
+}
+
+async fn restore(
     plan: &Plan,
     cancel: CancellationToken,
     progress: Arc<Progress>,

@@ -265,10 +265,10 @@ pub fn scrape(addr: &str) -> Option<String> {
     response.starts_with("HTTP/1.1 200").then_some(response)
 }
 
-/// Sum of a metric's samples over all label sets.
+/// Sum of a metric's samples over all label sets (the empty one included).
 pub fn metric_sum(text: &str, name: &str) -> f64 {
     text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }

@@ -123,7 +123,7 @@ fn follows_producers_and_stops_cleanly_on_sigterm() {
     // Everything read (in open or closed segments) and the lag, against the high watermark, gone.
     wait_until(&mut run, "all records uploaded", || {
         scrape(&metrics).is_some_and(|text| {
-            metric_sum(&text, "kafka_backup_partition_records_total") >= total
+            metric_sum(&text, "kafka_backup_records_total") >= total
                 && metric_sum(&text, "kafka_backup_lag_records") == 0.0
         })
     });
@@ -264,7 +264,7 @@ fn stop_past_the_deadline_exits_2_naming_partitions() {
     let metrics = free_local_addr();
     let mut run = start(&config, dir.path(), &["--shutdown-timeout", "0s", "--metrics-listen", &metrics]);
     wait_until(&mut run, "records read", || {
-        scrape(&metrics).is_some_and(|text| metric_sum(&text, "kafka_backup_partition_records_total") >= 2_000.0)
+        scrape(&metrics).is_some_and(|text| metric_sum(&text, "kafka_backup_records_total") >= 2_000.0)
     });
     let (status, _, stderr) = run.stop();
     assert_eq!(status.code(), Some(2), "{stderr}");

@@ -75,7 +75,7 @@ fn sigterm_flushes_checkpoints_and_resumes() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let scraped = loop {
         if let Some(text) = scrape(&metrics_addr)
-            && metric_sum(&text, "kafka_backup_segments_total") >= 2.0
+            && metric_sum(&text, "kafka_backup_checkpoint_latency_seconds_count") >= 2.0
         {
             break text;
         }

@@ -10,4 +10,5 @@ mod corruption;
 mod crash;
 mod delete;
 mod group;
+mod metrics;
 mod round_trip;

@@ -266,7 +266,7 @@ impl PartitionTask {
         reason: RollReason,
         summary: &mut PartitionSummary,
     ) -> Result<(), BackupError> {
-        let OpenSegment { start_offset, key, mut writer, layout, crc, opened_at: _ } = segment;
+        let OpenSegment { start_offset, key, mut writer, layout, crc, opened_at } = segment;
         let (trailer, stats) = layout.finish();
         let crc = crc32c::crc32c_append(crc, &trailer);
         if let Err(e) = writer.write(&trailer).await {
@@ -274,6 +274,7 @@ impl PartitionTask {
             return Err(e.into());
         }
         writer.finish().await?;
+        self.progress.segment_uploaded(opened_at.elapsed());
         let durable = Instant::now();
         let entry = ManifestEntry {
             topic: self.range.topic.clone(),

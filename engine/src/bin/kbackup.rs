@@ -36,10 +36,8 @@ struct Cli {
     /// Print a machine-readable JSON summary on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Serve Prometheus metrics at http://ADDR/metrics while a backup or restore runs
-    /// (e.g. 0.0.0.0:9464): per-partition lag in records and estimated bytes, checkpoint latency.
-    #[arg(long, global = true, value_name = "ADDR", env = "KBACKUP_METRICS_LISTEN")]
-    metrics_listen: Option<String>,
+    #[command(flatten)]
+    metrics: MetricsOptions,
     /// When stderr is not a terminal (where a progress bar is drawn instead), write the
     /// backup's or restore's progress to stderr twice a second as one JSON line each:
     /// {"schema_version":2,"progress":{"command":"backup","records":N,"bytes":N,"expected_records":N}}.
@@ -49,6 +47,21 @@ struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+}
+
+/// `--metrics-listen` and what its `/ready` checks.
+#[derive(clap::Args)]
+struct MetricsOptions {
+    /// Serve Prometheus metrics at http://ADDR/metrics, and /health and /ready, while a backup
+    /// or restore runs. A bare port (9464 or :9464) listens on 127.0.0.1 only; give an address
+    /// to expose it (0.0.0.0:9464). The metrics are listed in docs/metrics.md.
+    #[arg(long = "metrics-listen", global = true, value_name = "ADDR", env = "KBACKUP_METRICS_LISTEN")]
+    listen: Option<String>,
+    /// Continuous backup: /ready fails (503) once a partition's records have waited longer than
+    /// this for a durable checkpoint (e.g. 90s, 5m; a bare number is seconds). Default
+    /// 2 x backup.segment_max_age + 30s.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_seconds_arg)]
+    ready_max_checkpoint_age: Option<Duration>,
 }
 
 #[derive(Subcommand)]
@@ -170,7 +183,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 plan.backup.shutdown_timeout = timeout;
             }
             let progress = Arc::new(Progress::default());
-            start_metrics(cli.metrics_listen.as_deref(), "backup", &plan, &progress).await?;
+            start_metrics(&cli.metrics, RunCommand::Backup, &plan, &progress).await?;
             let bar = spawn_bar(progress.clone(), RunCommand::Backup, cli.progress_json);
             let summary = backup::run(&plan, cancel.clone(), progress).await;
             bar.finish_and_clear();
@@ -186,7 +199,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Restore { skip_integrity_check } => {
             let progress = Arc::new(Progress::default());
-            start_metrics(cli.metrics_listen.as_deref(), "restore", &plan, &progress).await?;
+            start_metrics(&cli.metrics, RunCommand::Restore, &plan, &progress).await?;
             let bar = spawn_bar(progress.clone(), RunCommand::Restore, cli.progress_json);
             let summary = restore::run(&plan, cancel, progress, skip_integrity_check).await;
             bar.finish_and_clear();
@@ -373,13 +386,20 @@ fn watch_signals(cancel: CancellationToken) {
     });
 }
 
-/// Starts the metrics endpoint when asked; it lives as long as the process.
-async fn start_metrics(addr: Option<&str>, command: &'static str, plan: &Plan, progress: &Arc<Progress>) -> Result<()> {
-    let Some(addr) = addr else { return Ok(()) };
-    // Not the run's token: scrapes keep working while an interrupted run flushes and checkpoints.
-    let stop = CancellationToken::new();
-    let bound = metrics::http::serve(addr, command, plan.backup_id.clone(), progress.clone(), stop).await?;
-    eprintln!("metrics: http://{bound}/metrics");
+/// Starts the metrics, health and readiness endpoint when asked; it lives as long as the
+/// process, so scrapes keep working while an interrupted run flushes and checkpoints.
+async fn start_metrics(
+    options: &MetricsOptions,
+    command: RunCommand,
+    plan: &Plan,
+    progress: &Arc<Progress>,
+) -> Result<()> {
+    let Some(addr) = options.listen.as_deref() else { return Ok(()) };
+    let registry = metrics::registry(command, &plan.backup_id, progress.clone());
+    let readiness =
+        metrics::ready::Readiness::new(plan, command, progress.clone(), options.ready_max_checkpoint_age).await?;
+    let bound = metrics::http::serve(addr, registry, readiness).await?;
+    eprintln!("metrics: http://{bound}/metrics (and /health, /ready)");
     Ok(())
 }
 

@@ -1,5 +1,7 @@
-//! Prometheus metrics: a snapshot of a run's [`Progress`] rendered in the text exposition format
-//! (pure), served over HTTP by [`http::serve`] while the run lasts.
+//! Prometheus metrics and health for `--metrics-listen`: a `prometheus-client` registry whose
+//! collector ([`collect::ProgressCollector`]) reads the run's live [`Progress`] at scrape time,
+//! encoded in the Prometheus text format, and served with `/health` and `/ready` by [`http::serve`].
+//! Every family is documented in `docs/metrics.md`; a test below holds the two in step.
 //!
 //! `kafka_backup_lag_bytes` is what an autoscaler watches. Kafka does not say how many bytes lie
 //! between two offsets, so it is an estimate: offsets left to read × the partition's mean record
@@ -7,202 +9,155 @@
 //! against the snapshot boundary, or in continuous mode against the high watermark of the
 //! partition's latest fetch response (refreshed at least every 200 ms while it is read).
 
+pub mod collect;
 pub mod http;
+pub mod ready;
 
-use std::fmt::Write as _;
+use std::sync::Arc;
 
-use crate::progress::{CHECKPOINT_BUCKETS, CheckpointLatency, PartitionProgress, Progress};
+use prometheus_client::registry::Registry;
 
-/// Everything one scrape reports.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// `backup` or `restore`.
-    pub command: &'static str,
-    /// The backup being written or read.
-    pub backup_id: String,
-    /// Records done in this run (all partitions).
-    pub records: u64,
-    /// Source bytes done in this run.
-    pub bytes: u64,
-    /// Records expected in this run (0 when unknown).
-    pub expected_records: u64,
-    /// Per-partition state (backups only).
-    pub partitions: Vec<((String, i32), PartitionProgress)>,
-    /// Checkpoint latency (backups only).
-    pub checkpoints: CheckpointLatency,
+use crate::progress::{Command, Progress};
+
+/// The `Content-Type` of [`render`]'s output (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// A registry holding one collector over `progress`, for `command` on `backup_id`.
+pub fn registry(command: Command, backup_id: &str, progress: Arc<Progress>) -> Registry {
+    let mut registry = Registry::default();
+    let collector = collect::ProgressCollector { command, backup_id: backup_id.to_string(), progress };
+    registry.register_collector(Box::new(collector));
+    registry
 }
 
-impl Snapshot {
-    /// Copies the live counters.
-    pub fn take(command: &'static str, backup_id: &str, progress: &Progress) -> Self {
-        Snapshot {
-            command,
-            backup_id: backup_id.to_string(),
-            records: progress.records(),
-            bytes: progress.bytes(),
-            expected_records: progress.expected_records(),
-            partitions: progress.partitions(),
-            checkpoints: progress.checkpoint_latency(),
-        }
-    }
+/// Encodes every family in the Prometheus text format, with the values of this moment.
+pub fn render(registry: &Registry) -> Result<String, std::fmt::Error> {
+    let mut text = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut text, registry)?;
+    Ok(text)
 }
 
-/// Renders a snapshot in the Prometheus text format (version 0.0.4).
-pub fn render(s: &Snapshot) -> String {
-    let mut out = String::new();
-    let run = format!("command=\"{}\",backup_id=\"{}\"", s.command, escape(&s.backup_id));
-    family(&mut out, "kbackup_info", "gauge", "Always 1; labels name the running command and backup.");
-    sample(&mut out, "kbackup_info", &format!("{run},version=\"{}\"", env!("CARGO_PKG_VERSION")), 1.0);
-    family(&mut out, "kbackup_records_total", "counter", "Records backed up or restored in this run.");
-    sample(&mut out, "kbackup_records_total", &run, s.records as f64);
-    family(&mut out, "kbackup_source_bytes_total", "counter", "Record bytes (key, value, headers) done in this run.");
-    sample(&mut out, "kbackup_source_bytes_total", &run, s.bytes as f64);
-    family(&mut out, "kbackup_expected_records", "gauge", "Records (offsets) this run expects to process.");
-    sample(&mut out, "kbackup_expected_records", &run, s.expected_records as f64);
-    if s.command == "backup" {
-        render_partitions(&mut out, &s.partitions);
-        render_compression(&mut out, &s.partitions);
-        render_latency(&mut out, &s.checkpoints);
-    }
-    out
-}
-
-type PerPartition = fn(&PartitionProgress) -> Option<f64>;
-
-fn render_partitions(out: &mut String, partitions: &[((String, i32), PartitionProgress)]) {
-    let families: [(&str, &str, &str, PerPartition); 7] = [
-        (
-            "kafka_backup_lag_records",
-            "gauge",
-            "Offsets left to read: to the snapshot boundary, or in continuous mode to the partition's high watermark.",
-            |p| Some(p.lag_records() as f64),
-        ),
-        (
-            "kafka_backup_lag_bytes",
-            "gauge",
-            "Estimated bytes left to read: lag_records x mean record size so far.",
-            |p| p.mean_record_bytes().map(|mean| mean * p.lag_records() as f64),
-        ),
-        (
-            "kafka_backup_unacknowledged_records",
-            "gauge",
-            "Records uploaded but not yet covered by a durable checkpoint.",
-            |p| Some(p.unacknowledged_records() as f64),
-        ),
-        ("kafka_backup_checkpointed_offset", "gauge", "Next offset after the last durable checkpoint.", |p| {
-            Some(p.checkpointed_offset as f64)
-        }),
-        ("kafka_backup_partition_records_total", "counter", "Records uploaded for the partition.", |p| {
-            Some(p.records as f64)
-        }),
-        ("kafka_backup_partition_stored_bytes_total", "counter", "Compressed bytes uploaded for the partition.", |p| {
-            Some(p.stored_bytes as f64)
-        }),
-        ("kafka_backup_segments_total", "counter", "Segments completed and checkpointed.", |p| Some(p.segments as f64)),
-    ];
-    for (name, kind, help, value) in families {
-        family(out, name, kind, help);
-        for ((topic, partition), p) in partitions {
-            if let Some(v) = value(p) {
-                sample(out, name, &format!("topic=\"{}\",partition=\"{partition}\"", escape(topic)), v);
-            }
-        }
-    }
-}
-
-/// `kafka_backup_compression_ratio` per topic: source bytes ÷ stored bytes, cumulative for the run
-/// (the same meaning as `compression_ratio` in the `--json` summary and the harness reports).
-fn render_compression(out: &mut String, partitions: &[((String, i32), PartitionProgress)]) {
-    let name = "kafka_backup_compression_ratio";
-    family(out, name, "gauge", "Source bytes / stored bytes per topic, cumulative for this run.");
-    let mut per_topic: std::collections::BTreeMap<&str, (u64, u64)> = std::collections::BTreeMap::new();
-    for ((topic, _), p) in partitions {
-        let entry = per_topic.entry(topic).or_default();
-        entry.0 += p.source_bytes;
-        entry.1 += p.stored_bytes;
-    }
-    for (topic, (source, stored)) in per_topic {
-        if stored > 0 {
-            sample(out, name, &format!("topic=\"{}\"", escape(topic)), source as f64 / stored as f64);
-        }
-    }
-}
-
-fn render_latency(out: &mut String, h: &CheckpointLatency) {
-    let name = "kafka_backup_checkpoint_latency_seconds";
-    family(out, name, "histogram", "From a segment being durable to its checkpoint being durable.");
-    for (bound, count) in CHECKPOINT_BUCKETS.iter().zip(h.buckets) {
-        sample(out, &format!("{name}_bucket"), &format!("le=\"{bound}\""), count as f64);
-    }
-    sample(out, &format!("{name}_bucket"), "le=\"+Inf\"", h.count as f64);
-    sample(out, &format!("{name}_sum"), "", h.sum_secs);
-    sample(out, &format!("{name}_count"), "", h.count as f64);
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-fn sample(out: &mut String, name: &str, labels: &str, value: f64) {
-    if labels.is_empty() {
-        let _ = writeln!(out, "{name} {value}");
-    } else {
-        let _ = writeln!(out, "{name}{{{labels}}} {value}");
-    }
-}
-
-/// Label values escape backslash, double quote and newline.
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+/// The metric names (first column) of the table in `docs/metrics.md`, in table order.
+pub fn documented_names(markdown: &str) -> Vec<String> {
+    markdown
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(name, _)| name.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
     use std::time::Duration;
 
     use super::*;
 
-    fn line<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-        text.lines().find(|l| l.starts_with(prefix))
+    const DOC: &str = include_str!("../../../docs/metrics.md");
+
+    fn text(command: Command, backup_id: &str, progress: Progress) -> String {
+        render(&registry(command, backup_id, Arc::new(progress))).unwrap()
     }
 
-    #[test]
-    fn backup_snapshot_renders_lag_and_latency() {
+    fn value(text: &str, series: &str) -> Option<f64> {
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Family names as a scrape shows them: `# TYPE` lines, with `_total` for counters.
+    fn families(text: &str) -> BTreeSet<String> {
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next().map(str::to_string)).collect()
+    }
+
+    /// A backup that did a bit of everything.
+    fn busy_backup() -> Progress {
         let p = Progress::default();
         p.partition_planned("orders", 0, 0, 1000);
         p.partition_planned("orders", 1, 0, 10);
         p.block_uploaded("orders", 0, 250, 250, 250 * 400, 9_000);
+        p.segment_uploaded(Duration::from_millis(1_800));
         p.checkpointed("orders", 0, 250, Duration::from_millis(20));
-        let text = render(&Snapshot::take("backup", "b\"1", &p));
-        assert_eq!(
-            line(&text, "kafka_backup_lag_records{topic=\"orders\",partition=\"0\"}"),
-            Some("kafka_backup_lag_records{topic=\"orders\",partition=\"0\"} 750")
-        );
-        assert_eq!(
-            line(&text, "kafka_backup_lag_bytes{topic=\"orders\",partition=\"0\"}").unwrap().split(' ').nth(1),
-            Some("300000")
-        );
+        p.rebalanced();
+        p.error_seen("store");
+        p
+    }
+
+    #[test]
+    fn backup_families_are_exactly_the_documented_ones() {
+        let scraped = families(&text(Command::Backup, "b", busy_backup()));
+        let documented: BTreeSet<String> =
+            documented_names(DOC).into_iter().filter(|n| !n.starts_with("kafka_restore_")).collect();
+        assert_eq!(scraped, documented);
+        let restore = families(&text(Command::Restore, "b", Progress::default()));
+        let documented: BTreeSet<String> =
+            documented_names(DOC).into_iter().filter(|n| !n.starts_with("kafka_backup_")).collect();
+        assert_eq!(restore, documented);
+    }
+
+    #[test]
+    fn backup_values_come_from_progress() {
+        let t = text(Command::Backup, "b\"1", busy_backup());
+        let p0 = "{topic=\"orders\",partition=\"0\"}";
+        assert_eq!(value(&t, &format!("kafka_backup_lag_records{p0}")), Some(750.0));
+        assert_eq!(value(&t, &format!("kafka_backup_lag_bytes{p0}")), Some(300_000.0));
         // No block yet on partition 1: no size to estimate from, so no lag_bytes sample.
-        assert!(line(&text, "kafka_backup_lag_bytes{topic=\"orders\",partition=\"1\"}").is_none());
-        assert!(line(&text, "kafka_backup_lag_records{topic=\"orders\",partition=\"1\"} 10").is_some());
-        assert!(text.contains("kafka_backup_checkpoint_latency_seconds_bucket{le=\"0.01\"} 0\n"));
-        assert!(text.contains("kafka_backup_checkpoint_latency_seconds_bucket{le=\"0.025\"} 1\n"));
-        assert!(text.contains("kafka_backup_checkpoint_latency_seconds_count 1\n"));
-        assert!(text.contains("backup_id=\"b\\\"1\""), "label values are escaped");
-        // Source ÷ stored over the topic's partitions: 100,000 bytes stored as 9,000.
-        let ratio = line(&text, "kafka_backup_compression_ratio{topic=\"orders\"}").unwrap();
-        let ratio: f64 = ratio.split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(value(&t, "kafka_backup_lag_bytes{topic=\"orders\",partition=\"1\"}"), None);
+        assert_eq!(value(&t, "kafka_backup_lag_records{topic=\"orders\",partition=\"1\"}"), Some(10.0));
+        assert_eq!(value(&t, "kafka_backup_records_total{topic=\"orders\"}"), Some(250.0));
+        assert_eq!(value(&t, "kafka_backup_bytes_total{topic=\"orders\"}"), Some(100_000.0));
+        assert_eq!(value(&t, "kafka_backup_stored_bytes_total{topic=\"orders\"}"), Some(9_000.0));
+        let ratio = value(&t, "kafka_backup_compression_ratio{topic=\"orders\"}").unwrap();
         assert!((ratio - 100_000.0 / 9_000.0).abs() < 1e-9, "{ratio}");
-        assert!(text.contains("kbackup_records_total{command=\"backup\",backup_id=\"b\\\"1\"} 250\n"));
+        assert_eq!(value(&t, "kafka_backup_checkpoint_latency_seconds_bucket{le=\"0.01\"}"), Some(0.0));
+        assert_eq!(value(&t, "kafka_backup_checkpoint_latency_seconds_bucket{le=\"0.025\"}"), Some(1.0));
+        assert_eq!(value(&t, "kafka_backup_checkpoint_latency_seconds_bucket{le=\"+Inf\"}"), Some(1.0));
+        assert_eq!(value(&t, "kafka_backup_checkpoint_latency_seconds_count"), Some(1.0));
+        assert_eq!(value(&t, "kafka_backup_segment_upload_seconds_bucket{le=\"1\"}"), Some(0.0));
+        assert_eq!(value(&t, "kafka_backup_segment_upload_seconds_bucket{le=\"2.5\"}"), Some(1.0));
+        assert_eq!(value(&t, "kafka_backup_segment_upload_seconds_sum"), Some(1.8));
+        let recovery = value(&t, &format!("kafka_backup_last_checkpoint_timestamp_seconds{p0}")).unwrap();
+        assert!((recovery - crate::manifest::now_ms() as f64 / 1000.0).abs() < 60.0, "{recovery}");
+        assert_eq!(value(&t, "kafka_backup_last_checkpoint_timestamp_seconds{topic=\"orders\",partition=\"1\"}"), None);
+        assert_eq!(value(&t, &format!("kafka_backup_checkpointed_offset{p0}")), Some(250.0));
+        assert_eq!(value(&t, "kafka_backup_assigned_partitions"), Some(2.0));
+        assert_eq!(value(&t, "kafka_backup_rebalances_total"), Some(1.0));
+        assert_eq!(value(&t, "kafka_backup_errors_total{kind=\"store\"}"), Some(1.0));
+        assert_eq!(value(&t, "kafka_backup_errors_total{kind=\"kafka\"}"), Some(0.0), "known kinds start at 0");
+        let info = format!(
+            "kbackup_info{{command=\"backup\",backup_id=\"b\\\"1\",version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(value(&t, &info), Some(1.0), "label values are escaped: {t}");
+    }
+
+    #[test]
+    fn a_released_partition_leaves_the_gauges_but_not_the_totals() {
+        let p = busy_backup();
+        p.partition_released("orders", 0);
+        let t = text(Command::Backup, "b", p);
+        assert_eq!(value(&t, "kafka_backup_assigned_partitions"), Some(1.0));
+        assert_eq!(value(&t, "kafka_backup_lag_records{topic=\"orders\",partition=\"0\"}"), None);
+        assert_eq!(value(&t, "kafka_backup_records_total{topic=\"orders\"}"), Some(250.0));
+    }
+
+    #[test]
+    fn restore_reports_totals_and_what_is_left() {
+        let p = Progress::default();
+        p.expect(80);
+        p.add(5, 50);
+        p.error_seen("kafka");
+        let t = text(Command::Restore, "id", p);
+        assert_eq!(value(&t, "kafka_restore_records_total"), Some(5.0));
+        assert_eq!(value(&t, "kafka_restore_bytes_total"), Some(50.0));
+        assert_eq!(value(&t, "kafka_restore_lag_records"), Some(75.0));
+        assert_eq!(value(&t, "kafka_restore_errors_total{kind=\"kafka\"}"), Some(1.0));
+        assert!(!t.contains("kafka_backup_"), "{t}");
     }
 
     #[test]
     fn every_sample_follows_its_type_line() {
-        let p = Progress::default();
-        p.partition_planned("t", 0, 0, 5);
-        let text = render(&Snapshot::take("backup", "id", &p));
-        let mut declared = std::collections::HashSet::new();
-        for l in text.lines() {
+        let t = text(Command::Backup, "id", busy_backup());
+        let mut declared = BTreeSet::new();
+        for l in t.lines() {
             if let Some(rest) = l.strip_prefix("# TYPE ") {
                 declared.insert(rest.split(' ').next().unwrap().to_string());
             } else if !l.starts_with('#') {
@@ -211,14 +166,5 @@ mod tests {
                 assert!(declared.contains(name) || declared.contains(family), "{l} has no TYPE line before it");
             }
         }
-    }
-
-    #[test]
-    fn restore_snapshot_has_totals_only() {
-        let p = Progress::default();
-        p.add(5, 50);
-        let text = render(&Snapshot::take("restore", "id", &p));
-        assert!(text.contains("kbackup_source_bytes_total{command=\"restore\",backup_id=\"id\"} 50\n"));
-        assert!(!text.contains("kafka_backup_lag"));
     }
 }
