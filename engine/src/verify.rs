@@ -1,5 +1,7 @@
 //! Verification: `integrity` re-reads every segment and checks checksums, index and manifest;
-//! `against` compares the backup record by record with a live topic.
+//! `against` compares the backup record by record with a live topic. Both read each partition's
+//! resolved [`Chain`]: redundant entries (offsets another writer's entries also hold) are checked
+//! and reported, never counted or compared twice.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -12,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Plan;
 use crate::fetch::{self, FetchError};
 use crate::kafka::{Admin, KafkaError, Span, read_partition, to_record};
-use crate::manifest::{Layout, ManifestEntry};
+use crate::manifest::{Chain, Layout, Listed, ManifestEntry};
 use crate::segment::Record;
 use crate::store::{Store, StoreError};
 
@@ -25,19 +27,66 @@ pub struct Problem {
     pub detail: String,
 }
 
+/// A manifest entry named in a report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EntryRef {
+    /// Object key of the entry.
+    pub key: String,
+    /// Object key of its segment, if it has one.
+    pub segment: Option<String>,
+    /// First offset it accounts for.
+    pub start_offset: i64,
+    /// Offset after the last one.
+    pub next_offset: i64,
+    /// Records in its segment.
+    pub records: u64,
+    /// Stored bytes of its segment.
+    pub stored_bytes: u64,
+}
+
+impl From<&Listed> for EntryRef {
+    fn from(listed: &Listed) -> Self {
+        let segment = listed.entry.segment.as_ref();
+        Self {
+            key: listed.key.clone(),
+            segment: segment.map(|s| s.key.clone()),
+            start_offset: listed.entry.start_offset,
+            next_offset: listed.entry.next_offset,
+            records: segment.map_or(0, |s| s.summary.record_count),
+            stored_bytes: segment.map_or(0, |s| s.summary.stored_bytes),
+        }
+    }
+}
+
+/// Which segments `integrity` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every entry's segment, redundant ones too (`verify --integrity`).
+    Everything,
+    /// Only the chain's segments: what a restore reads.
+    Chain,
+}
+
 /// Result of `verify --integrity`.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct IntegrityReport {
-    /// Segments read.
+    /// Segments of the chain read.
     pub segments: u64,
-    /// Records decoded.
+    /// Records decoded in the chain (each offset once).
     pub records: u64,
-    /// Bytes read.
+    /// Bytes of the chain read.
     pub bytes: u64,
     /// Damage found; empty means the backup is intact.
     pub problems: Vec<Problem>,
     /// Segment objects no checkpoint refers to (left by an interrupted run; harmless).
     pub orphans: Vec<String>,
+    /// Entries whose offsets the chain holds already (left by a writer that lost its partition;
+    /// harmless, never restored; `kbackup delete --redundant --yes` removes them).
+    #[serde(default)]
+    pub redundant: Vec<EntryRef>,
+    /// Entries left out of the chain that hold offsets next to a hole: kept for repair by hand.
+    #[serde(default)]
+    pub stranded: Vec<EntryRef>,
 }
 
 impl IntegrityReport {
@@ -45,45 +94,51 @@ impl IntegrityReport {
     pub fn problem_lines(&self) -> String {
         self.problems.iter().map(|p| format!("  {}: {}", p.key, p.detail)).collect::<Vec<_>>().join("\n")
     }
+
+    /// One line per redundant entry.
+    pub fn redundant_lines(&self) -> String {
+        let line =
+            |e: &EntryRef| format!("  {}: offsets {}..{}, {} records", e.key, e.start_offset, e.next_offset, e.records);
+        self.redundant.iter().map(line).collect::<Vec<_>>().join("\n")
+    }
 }
 
-/// Reads every segment of every entry, checking block CRCs, the index, the whole-object CRC and
-/// the manifest's figures, and that each partition's checkpoints form an unbroken chain.
+/// Reads the segments of `scope`, checking block CRCs, the index, the whole-object CRC and the
+/// manifest's figures; a hole in a partition's chain is damage too.
 pub async fn integrity(
     store: &Store,
     layout: &Layout,
-    entries: &BTreeMap<(String, i32), Vec<ManifestEntry>>,
+    chains: &BTreeMap<(String, i32), Chain<Listed>>,
+    scope: Scope,
 ) -> Result<IntegrityReport, StoreError> {
     let mut report = IntegrityReport::default();
     let mut referenced = std::collections::BTreeSet::new();
-    for ((topic, partition), list) in entries {
-        for pair in list.windows(2) {
-            if pair[1].start_offset != pair[0].next_offset {
-                report.problems.push(Problem {
-                    key: layout.entry_key(topic, *partition, pair[1].start_offset),
-                    detail: format!(
-                        "checkpoint chain broken: previous entry ends at {}, this one starts at {}",
-                        pair[0].next_offset, pair[1].start_offset
-                    ),
-                });
+    for ((topic, partition), chain) in chains {
+        for &(from, to) in &chain.holes {
+            report.problems.push(Problem {
+                key: format!("{}{topic}/{partition}/", layout.manifest_prefix()),
+                detail: format!(
+                    "offsets {from}..{to} are in no manifest entry, so the chain of checkpoints is broken there \
+                     (was an entry deleted by hand?); those records cannot be restored"
+                ),
+            });
+        }
+        report.redundant.extend(chain.redundant.iter().map(EntryRef::from));
+        report.stranded.extend(chain.stranded.iter().map(EntryRef::from));
+        let extra = chain.redundant.iter().chain(&chain.stranded);
+        referenced.extend(
+            chain.used.iter().chain(extra.clone()).filter_map(|l| l.entry.segment.as_ref()).map(|s| s.key.clone()),
+        );
+        for listed in &chain.used {
+            if let Some((records, bytes)) = check(store, listed, None, &mut report).await? {
+                report.segments += 1;
+                report.records += records;
+                report.bytes += bytes;
             }
         }
-        for entry in list {
-            let Some(segment) = &entry.segment else { continue };
-            referenced.insert(segment.key.clone());
-            match check_segment(store, entry).await {
-                Ok((records, bytes)) => {
-                    report.segments += 1;
-                    report.records += records;
-                    report.bytes += bytes;
-                }
-                Err(FetchError::Store(StoreError::NotFound { key })) => {
-                    report.problems.push(Problem { key, detail: "segment object is missing".into() });
-                }
-                Err(FetchError::Store(e)) => return Err(e),
-                Err(FetchError::Corrupt { key, source }) => {
-                    report.problems.push(Problem { key, detail: source.to_string() })
-                }
+        if scope == Scope::Everything {
+            for listed in extra {
+                check(store, listed, Some("left out of the chain"), &mut report).await?;
             }
         }
     }
@@ -93,6 +148,30 @@ pub async fn integrity(
         }
     }
     Ok(report)
+}
+
+/// Checks one entry's segment, recording damage in `report`; `role` names an entry outside the chain.
+async fn check(
+    store: &Store,
+    listed: &Listed,
+    role: Option<&str>,
+    report: &mut IntegrityReport,
+) -> Result<Option<(u64, u64)>, StoreError> {
+    if listed.entry.segment.is_none() {
+        return Ok(None);
+    }
+    let (key, detail) = match check_segment(store, &listed.entry).await {
+        Ok(counts) => return Ok(Some(counts)),
+        Err(FetchError::Store(StoreError::NotFound { key })) => (key, "segment object is missing".to_string()),
+        Err(FetchError::Store(e)) => return Err(e),
+        Err(FetchError::Corrupt { key, source }) => (key, source.to_string()),
+    };
+    let detail = match role {
+        None => detail,
+        Some(role) => format!("{detail} (of entry {}, {role}; it is not restored)", listed.key),
+    };
+    report.problems.push(Problem { key, detail });
+    Ok(None)
 }
 
 async fn check_segment(store: &Store, entry: &ManifestEntry) -> Result<(u64, u64), FetchError> {
@@ -213,11 +292,12 @@ fn differing_field(a: &Record, b: &Record) -> Option<&'static str> {
     }
 }
 
-/// Compares `backup_topic` in the backup with `live_topic` on the cluster, partition by partition.
+/// Compares `backup_topic` in the backup (each partition's chain) with `live_topic` on the
+/// cluster, partition by partition.
 pub async fn against(
     plan: &Plan,
     store: &Store,
-    entries: &BTreeMap<(String, i32), Vec<ManifestEntry>>,
+    chains: &BTreeMap<(String, i32), Chain<Listed>>,
     partitions: i32,
     backup_topic: &str,
     live_topic: &str,
@@ -226,7 +306,10 @@ pub async fn against(
     let live = admin.topic(live_topic).await?.ok_or_else(|| CompareError::NoLiveTopic(live_topic.to_string()))?;
     // Partitions are compared concurrently; each holds at most a few batches on either side.
     let comparisons = (0..partitions.max(live.partitions)).map(|partition| {
-        let list = entries.get(&(backup_topic.to_string(), partition)).cloned().unwrap_or_default();
+        let list: Vec<ManifestEntry> = chains
+            .get(&(backup_topic.to_string(), partition))
+            .map(|c| c.used.iter().map(|l| l.entry.clone()).collect())
+            .unwrap_or_default();
         let has_live = partition < live.partitions;
         let admin = &admin;
         async move { compare_partition(plan, admin, store, &list, live_topic, partition, has_live).await }

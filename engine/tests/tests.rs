@@ -10,3 +10,4 @@ mod corruption;
 mod crash;
 mod delete;
 mod round_trip;
+mod zombie;
