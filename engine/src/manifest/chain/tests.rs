@@ -145,8 +145,8 @@ fn fewest(entries: &[E], first: i64, last: i64) -> Option<usize> {
     while let Some(at) = queue.pop_front() {
         let d = depth[&at];
         for e in entries.iter().filter(|e| e.start == at) {
-            if !depth.contains_key(&e.next) {
-                depth.insert(e.next, d + 1);
+            if let std::collections::btree_map::Entry::Vacant(slot) = depth.entry(e.next) {
+                slot.insert(d + 1);
                 queue.push_back(e.next);
             }
         }
