@@ -197,3 +197,44 @@ async fn check_segment(store: &Store, entry: &ManifestEntry) -> Result<(u64, u64
     }
     Ok((records, index.size))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Gap, chain::chain};
+    use crate::store::FsStore;
+
+    fn gap(key: &str, from: i64, to: i64) -> Listed {
+        let entry = ManifestEntry {
+            topic: "t".into(),
+            partition: 0,
+            start_offset: from,
+            next_offset: to,
+            segment: None,
+            gap: Some(Gap { from, to }),
+            written_at_ms: 0,
+            tool: String::new(),
+        };
+        Listed { key: key.into(), entry }
+    }
+
+    #[tokio::test]
+    async fn holes_are_damage_and_redundant_entries_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Filesystem(FsStore::new(dir.path(), "pre"));
+        store.put("b/segments/t/0/x.kseg", bytes::Bytes::from_static(b"left behind")).await.unwrap();
+        let layout = Layout::new("b");
+        let entries = vec![gap("b/m/a", 0, 10), gap("b/m/z", 5, 10), gap("b/m/y", 0, 5), gap("b/m/c", 20, 30)];
+        let chains = BTreeMap::from([(("t".to_string(), 0), chain(entries))]);
+
+        let report = integrity(&store, &layout, &chains, Scope::Everything).await.unwrap();
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert!(report.problems[0].detail.contains("offsets 10..20"), "{report:?}");
+        assert_eq!(report.problems[0].key, "b/manifest/t/0/");
+        let redundant: Vec<&str> = report.redundant.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(redundant, ["b/m/y", "b/m/z"]);
+        assert!(report.redundant_lines().contains("b/m/z: offsets 5..10"), "{}", report.redundant_lines());
+        assert_eq!(report.orphans, ["b/segments/t/0/x.kseg"]);
+        assert_eq!((report.segments, report.records), (0, 0), "gaps hold no records");
+    }
+}
