@@ -50,6 +50,30 @@ fn count_objects(config: &Path, id: &str) -> (usize, usize) {
     })
 }
 
+/// Deletes a middle entry of partition 0 by hand: a hole, which verify reports and restore refuses.
+fn assert_hole_is_damage(config: &Path, id: &str, topic: &str) {
+    let plan = engine::config::load(config).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (from, to) = rt.block_on(async {
+        let store = Store::open(&plan.storage).await.unwrap();
+        let mut listed = store.list(&format!("{}{topic}/0/", Layout::new(id).manifest_prefix())).await.unwrap();
+        assert!(listed.len() >= 3, "{listed:?}");
+        let victim = listed.remove(1).key;
+        let entry: ManifestEntry = serde_json::from_slice(&store.get(&victim).await.unwrap()).unwrap();
+        store.delete(&victim).await.unwrap();
+        (entry.start_offset, entry.next_offset)
+    });
+    let verify = kbackup(config, &["verify", "--integrity"]);
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("offsets {from}..{to} are in no manifest entry")), "{text}");
+    let described = ok(kbackup(config, &["describe"]));
+    assert!(described.contains(&format!("HOLES [({from}, {to})]")), "{described}");
+    let restore = kbackup(config, &["restore"]);
+    assert_eq!(restore.status.code(), Some(2), "{restore:?}");
+    assert!(String::from_utf8_lossy(&restore.stderr).contains("refusing"), "{restore:?}");
+}
+
 /// Restores backup `config` into `restored` and checks it against the backup record by record.
 fn restore_once(config: &Path, topic: &str, restored: &str) {
     let restore = json(kbackup(config, &["restore", "--json"]));
@@ -97,9 +121,14 @@ fn zombie_overlap_restores_once_and_cleans_up() {
     let redundant = integrity["redundant"].as_array().unwrap().len();
     assert_eq!(used + redundant, own + grafted, "{integrity}");
     assert!(used <= grafted, "the chain takes the fewest entries: {used} used, B alone has {grafted}");
+    eprintln!("zombie overlap: {own} entries of A + {grafted} grafted from B; chain {used}, redundant {redundant}");
     let text = ok(kbackup(&config_a, &["verify", "--integrity"]));
     assert!(text.contains(&format!("{redundant} redundant entries")) && text.contains("delete --redundant"), "{text}");
+    eprintln!("{}", text.lines().take(4).collect::<Vec<_>>().join("\n"));
 
+    let text = ok(kbackup(&config_a, &["describe"]));
+    assert!(text.contains("redundant entries"), "{text}");
+    eprintln!("{text}");
     let described = json(kbackup(&config_a, &["describe", "--json"]));
     let partitions = described["topics"][&topic].as_array().unwrap();
     let sum = |field: &str| partitions.iter().map(|p| p[field].as_u64().unwrap()).sum::<u64>();
@@ -111,6 +140,7 @@ fn zombie_overlap_restores_once_and_cleans_up() {
     let dry = json(kbackup(&config_a, &["delete", "--redundant", "--json"]));
     assert_eq!((dry["deleted"].as_bool(), dry["entries"].as_array().unwrap().len()), (Some(false), redundant), "{dry}");
     assert_eq!(count_objects(&config_a, &a), (own + grafted, own + grafted), "a dry run deletes nothing");
+    eprintln!("{}", ok(kbackup(&config_a, &["delete", "--redundant"])));
     let done = json(kbackup(&config_a, &["delete", "--redundant", "--yes", "--json"]));
     assert_eq!((done["deleted"].as_bool(), done["segments"].as_u64()), (Some(true), Some(redundant as u64)), "{done}");
     assert_eq!(count_objects(&config_a, &a), (used, used), "exactly the redundant entries and segments are gone");
@@ -126,6 +156,7 @@ fn zombie_overlap_restores_once_and_cleans_up() {
     assert_eq!(again["entries"].as_array().unwrap().len(), 0, "{again}");
     let config_c = write_config(&env, dir_c.path(), &settings(&a, "64KiB", &restored_again));
     restore_once(&config_c, &topic, &restored_again);
+    assert_hole_is_damage(&config_c, &a, &topic);
     for id in [&a, &b] {
         ok(kbackup(&config_a, &["delete", "--backup-id", id, "--yes"]));
     }
