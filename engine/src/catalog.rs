@@ -19,7 +19,8 @@ pub struct PartitionHoldings {
     /// Where the chain of entries starts (with `next_offset`, the offsets it accounts for).
     #[serde(default)]
     pub chain_start: Option<i64>,
-    /// Where the next run resumes: the end of the chain.
+    /// End of the chain: where the next run resumes (unless entries stranded beside a hole reach
+    /// further).
     pub next_offset: i64,
     /// Records.
     pub records: u64,

@@ -3,7 +3,7 @@
 //!
 //! Before producing anything the backup's integrity is checked (unless skipped), so a damaged
 //! backup is refused instead of half-restored. Each partition restores its resolved chain of
-//! entries only ([`manifest::chain`]): where several writers' entries overlap, every record is
+//! entries only ([`manifest::Chain`]): where several writers' entries overlap, every record is
 //! produced once.
 
 use std::sync::Arc;
