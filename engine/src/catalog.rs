@@ -1,10 +1,12 @@
-//! `list` and `describe`: what backups a store holds and what one of them contains.
+//! `list` and `describe`: what backups a store holds and what one of them contains. A
+//! partition's figures are those of its resolved chain of entries, so offsets that several
+//! writers' entries hold are counted once; the rest is shown as redundant.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{self, BackupInfo, Layout, ManifestError};
+use crate::manifest::{self, BackupInfo, Chain, Layout, Listed, ManifestError};
 use crate::store::Store;
 
 /// A partition's holdings in a backup.
@@ -14,7 +16,11 @@ pub struct PartitionHoldings {
     pub partition: i32,
     /// First backed-up offset.
     pub first_offset: Option<i64>,
-    /// Where the next run resumes.
+    /// Where the chain of entries starts (with `next_offset`, the offsets it accounts for).
+    #[serde(default)]
+    pub chain_start: Option<i64>,
+    /// End of the chain: where the next run resumes (unless entries stranded beside a hole reach
+    /// further).
     pub next_offset: i64,
     /// Records.
     pub records: u64,
@@ -30,6 +36,19 @@ pub struct PartitionHoldings {
     pub max_timestamp: Option<i64>,
     /// Offset ranges lost to retention.
     pub gaps: Vec<(i64, i64)>,
+    /// Entries whose offsets the chain holds already (harmless, not counted above;
+    /// `kbackup delete --redundant --yes` removes them).
+    #[serde(default)]
+    pub redundant_entries: u64,
+    /// Stored bytes of the redundant entries' segments.
+    #[serde(default)]
+    pub redundant_bytes: u64,
+    /// Offset ranges no entry accounts for: damage (`verify --integrity` reports it).
+    #[serde(default)]
+    pub holes: Vec<(i64, i64)>,
+    /// Entries left out of the chain that hold offsets next to a hole.
+    #[serde(default)]
+    pub stranded_entries: u64,
 }
 
 /// `describe` output.
@@ -67,21 +86,34 @@ pub async fn list(store: &Store) -> Result<Vec<BackupInfo>, ManifestError> {
 pub async fn describe(store: &Store, backup_id: &str) -> Result<Description, ManifestError> {
     let layout = Layout::new(backup_id);
     let info = manifest::read_info(store, &layout, backup_id).await?;
-    let entries = manifest::read_entries(store, &layout).await?;
+    let chains = manifest::read_chains(store, &layout).await?;
+    let empty = Chain::default();
     let mut topics: BTreeMap<String, Vec<PartitionHoldings>> = BTreeMap::new();
     for (topic, &partitions) in &info.topics {
-        let holdings = (0..partitions)
-            .map(|p| holdings(p, entries.get(&(topic.clone(), p)).map(Vec::as_slice).unwrap_or_default()))
-            .collect();
+        let holdings =
+            (0..partitions).map(|p| holdings(p, chains.get(&(topic.clone(), p)).unwrap_or(&empty))).collect();
         topics.insert(topic.clone(), holdings);
     }
     Ok(Description { info, topics })
 }
 
-fn holdings(partition: i32, entries: &[manifest::ManifestEntry]) -> PartitionHoldings {
-    let mut h = PartitionHoldings { partition, ..Default::default() };
-    for entry in entries {
-        h.next_offset = h.next_offset.max(entry.next_offset);
+fn holdings(partition: i32, chain: &Chain<Listed>) -> PartitionHoldings {
+    let mut h = PartitionHoldings {
+        partition,
+        chain_start: chain.start(),
+        next_offset: chain.next_offset(),
+        redundant_entries: chain.redundant.len() as u64,
+        redundant_bytes: chain
+            .redundant
+            .iter()
+            .filter_map(|l| l.entry.segment.as_ref())
+            .map(|s| s.summary.stored_bytes)
+            .sum(),
+        holes: chain.holes.clone(),
+        stranded_entries: chain.stranded.len() as u64,
+        ..Default::default()
+    };
+    for entry in chain.used.iter().map(|l| &l.entry) {
         if let Some(gap) = &entry.gap {
             h.gaps.push((gap.from, gap.to));
         }

@@ -8,6 +8,10 @@
 //!   written only after the segment object is durable. No document is rewritten per segment, and
 //!   the key of a segment depends only on where its reading began, so a rerun after a crash
 //!   overwrites an orphaned segment instead of storing its records twice.
+//!
+//! Readers never parse keys: they list every entry and resolve each partition's entries into one
+//! contiguous [`chain::Chain`] ([`read_chains`]), so overlapping entries of several writers never
+//! yield a record twice.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::segment::SegmentSummary;
 use crate::store::{Store, StoreError};
+
+pub mod chain;
+
+pub use chain::{Chain, Link};
 
 /// Version of the layout and metadata documents.
 pub const FORMAT_VERSION: u32 = 1;
@@ -206,20 +214,64 @@ pub async fn read_entries(
     store: &Store,
     layout: &Layout,
 ) -> Result<BTreeMap<(String, i32), Vec<ManifestEntry>>, ManifestError> {
+    let listed = read_listed(store, layout).await?;
+    Ok(listed.into_iter().map(|(k, list)| (k, list.into_iter().map(|l| l.entry).collect())).collect())
+}
+
+/// A manifest entry and the key of its object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    /// Object key of the entry.
+    pub key: String,
+    /// The entry.
+    pub entry: ManifestEntry,
+}
+
+impl Link for Listed {
+    fn offsets(&self) -> (i64, i64) {
+        (self.entry.start_offset, self.entry.next_offset)
+    }
+
+    fn is_gap(&self) -> bool {
+        self.entry.segment.is_none()
+    }
+
+    fn name(&self) -> &str {
+        &self.key
+    }
+}
+
+/// Every manifest entry with its key (every `.json` under the manifest prefix), grouped by
+/// (topic, partition) and sorted by start offset.
+pub async fn read_listed(
+    store: &Store,
+    layout: &Layout,
+) -> Result<BTreeMap<(String, i32), Vec<Listed>>, ManifestError> {
     let listed = store.list(&layout.manifest_prefix()).await?;
-    let entries: Vec<ManifestEntry> = futures::stream::iter(listed.into_iter().filter(|o| o.key.ends_with(".json")))
-        .map(|object| async move { read_json::<ManifestEntry>(store, &object.key).await })
+    let entries: Vec<Listed> = futures::stream::iter(listed.into_iter().filter(|o| o.key.ends_with(".json")))
+        .map(|object| async move {
+            let entry = read_json::<ManifestEntry>(store, &object.key).await?;
+            Ok::<_, ManifestError>(Listed { key: object.key, entry })
+        })
         .buffer_unordered(16)
         .try_collect()
         .await?;
-    let mut grouped: BTreeMap<(String, i32), Vec<ManifestEntry>> = BTreeMap::new();
-    for entry in entries {
-        grouped.entry((entry.topic.clone(), entry.partition)).or_default().push(entry);
+    let mut grouped: BTreeMap<(String, i32), Vec<Listed>> = BTreeMap::new();
+    for listed in entries {
+        grouped.entry((listed.entry.topic.clone(), listed.entry.partition)).or_default().push(listed);
     }
     for list in grouped.values_mut() {
-        list.sort_by_key(|e| e.start_offset);
+        list.sort_by(|a, b| (a.entry.start_offset, &a.key).cmp(&(b.entry.start_offset, &b.key)));
     }
     Ok(grouped)
+}
+
+/// Every partition's entries resolved into one chain: what restore, verify and describe read.
+pub async fn read_chains(
+    store: &Store,
+    layout: &Layout,
+) -> Result<BTreeMap<(String, i32), Chain<Listed>>, ManifestError> {
+    Ok(read_listed(store, layout).await?.into_iter().map(|(k, list)| (k, chain::chain(list))).collect())
 }
 
 /// Where a partition's next run resumes: the highest checkpointed `next_offset`.

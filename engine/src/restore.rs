@@ -2,7 +2,9 @@
 //! idempotent producer that keeps many batches in flight; partitions run in parallel, bounded.
 //!
 //! Before producing anything the backup's integrity is checked (unless skipped), so a damaged
-//! backup is refused instead of half-restored.
+//! backup is refused instead of half-restored. Each partition restores its resolved chain of
+//! entries only ([`manifest::Chain`]): where several writers' entries overlap, every record is
+//! produced once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,6 +87,7 @@ struct Job {
     source: String,
     target: String,
     partition: i32,
+    /// The partition's chain: each offset in one entry.
     entries: Vec<ManifestEntry>,
 }
 
@@ -111,9 +114,9 @@ async fn restore(
     let store = Store::open(&plan.storage).await?;
     let layout = Layout::new(&plan.backup_id);
     let info = manifest::read_info(&store, &layout, &plan.backup_id).await?;
-    let entries = manifest::read_entries(&store, &layout).await?;
+    let chains = manifest::read_chains(&store, &layout).await?;
     if !skip_integrity_check {
-        let report = verify::integrity(&store, &layout, &entries).await?;
+        let report = verify::integrity(&store, &layout, &chains, verify::Scope::Chain).await?;
         if !report.problems.is_empty() {
             return Err(RestoreError::Damaged(report.problem_lines()));
         }
@@ -127,7 +130,10 @@ async fn restore(
         let target = plan.restore.topic_mapping.get(topic).cloned().unwrap_or_else(|| topic.clone());
         prepare_target(plan, &admin, &target, partitions).await?;
         for partition in 0..partitions {
-            let list = entries.get(&(topic.clone(), partition)).cloned().unwrap_or_default();
+            let list: Vec<ManifestEntry> = chains
+                .get(&(topic.clone(), partition))
+                .map(|c| c.used.iter().map(|l| l.entry.clone()).collect())
+                .unwrap_or_default();
             progress.expect(list.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.record_count).sum());
             jobs.push(Job { source: topic.clone(), target: target.clone(), partition, entries: list });
         }

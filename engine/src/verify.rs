@@ -1,5 +1,7 @@
 //! Verification: `integrity` re-reads every segment and checks checksums, index and manifest;
-//! `against` compares the backup record by record with a live topic.
+//! `against` compares the backup record by record with a live topic. Both read each partition's
+//! resolved [`Chain`]: redundant entries (offsets another writer's entries also hold) are checked
+//! and reported, never counted or compared twice.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -12,119 +14,13 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Plan;
 use crate::fetch::{self, FetchError};
 use crate::kafka::{Admin, KafkaError, Span, read_partition, to_record};
-use crate::manifest::{Layout, ManifestEntry};
+use crate::manifest::{Chain, Listed, ManifestEntry};
 use crate::segment::Record;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
-/// One problem found by the integrity check.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Problem {
-    /// The object (or manifest chain) concerned.
-    pub key: String,
-    /// What is wrong.
-    pub detail: String,
-}
+mod integrity;
 
-/// Result of `verify --integrity`.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct IntegrityReport {
-    /// Segments read.
-    pub segments: u64,
-    /// Records decoded.
-    pub records: u64,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Damage found; empty means the backup is intact.
-    pub problems: Vec<Problem>,
-    /// Segment objects no checkpoint refers to (left by an interrupted run; harmless).
-    pub orphans: Vec<String>,
-}
-
-impl IntegrityReport {
-    /// One line per problem.
-    pub fn problem_lines(&self) -> String {
-        self.problems.iter().map(|p| format!("  {}: {}", p.key, p.detail)).collect::<Vec<_>>().join("\n")
-    }
-}
-
-/// Reads every segment of every entry, checking block CRCs, the index, the whole-object CRC and
-/// the manifest's figures, and that each partition's checkpoints form an unbroken chain.
-pub async fn integrity(
-    store: &Store,
-    layout: &Layout,
-    entries: &BTreeMap<(String, i32), Vec<ManifestEntry>>,
-) -> Result<IntegrityReport, StoreError> {
-    let mut report = IntegrityReport::default();
-    let mut referenced = std::collections::BTreeSet::new();
-    for ((topic, partition), list) in entries {
-        for pair in list.windows(2) {
-            if pair[1].start_offset != pair[0].next_offset {
-                report.problems.push(Problem {
-                    key: layout.entry_key(topic, *partition, pair[1].start_offset),
-                    detail: format!(
-                        "checkpoint chain broken: previous entry ends at {}, this one starts at {}",
-                        pair[0].next_offset, pair[1].start_offset
-                    ),
-                });
-            }
-        }
-        for entry in list {
-            let Some(segment) = &entry.segment else { continue };
-            referenced.insert(segment.key.clone());
-            match check_segment(store, entry).await {
-                Ok((records, bytes)) => {
-                    report.segments += 1;
-                    report.records += records;
-                    report.bytes += bytes;
-                }
-                Err(FetchError::Store(StoreError::NotFound { key })) => {
-                    report.problems.push(Problem { key, detail: "segment object is missing".into() });
-                }
-                Err(FetchError::Store(e)) => return Err(e),
-                Err(FetchError::Corrupt { key, source }) => {
-                    report.problems.push(Problem { key, detail: source.to_string() })
-                }
-            }
-        }
-    }
-    for object in store.list(&layout.segments_prefix()).await? {
-        if !referenced.contains(&object.key) {
-            report.orphans.push(object.key);
-        }
-    }
-    Ok(report)
-}
-
-async fn check_segment(store: &Store, entry: &ManifestEntry) -> Result<(u64, u64), FetchError> {
-    let segment = entry.segment.as_ref().expect("caller checked");
-    let mismatch = |detail: String| FetchError::Corrupt {
-        key: segment.key.clone(),
-        source: crate::segment::SegmentError::Corrupt { block: None, reason: detail },
-    };
-    let index = Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?);
-    let mut crc = crc32c::crc32c(&index.header);
-    let mut records = 0u64;
-    for run in fetch::block_runs(&index.blocks) {
-        let bytes = fetch::fetch_run(store, &index, run.clone()).await?;
-        crc = crc32c::crc32c_append(crc, &bytes);
-        let shared = index.clone();
-        let decoded = tokio::task::spawn_blocking(move || fetch::decode_run(&shared, run, &bytes).map(|r| r.len()))
-            .await
-            .expect("decode task panicked")?;
-        records += decoded as u64;
-    }
-    crc = crc32c::crc32c_append(crc, &index.trailer);
-    if crc != segment.object_crc32c {
-        return Err(mismatch(format!(
-            "object checksum 0x{crc:08x} differs from the manifest's 0x{:08x}",
-            segment.object_crc32c
-        )));
-    }
-    if records != segment.summary.record_count {
-        return Err(mismatch(format!("{records} records, the manifest says {}", segment.summary.record_count)));
-    }
-    Ok((records, index.size))
-}
+pub use integrity::{EntryRef, IntegrityReport, Problem, Scope, integrity};
 
 /// Where the backup and the live topic first differ.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -213,11 +109,12 @@ fn differing_field(a: &Record, b: &Record) -> Option<&'static str> {
     }
 }
 
-/// Compares `backup_topic` in the backup with `live_topic` on the cluster, partition by partition.
+/// Compares `backup_topic` in the backup (each partition's chain) with `live_topic` on the
+/// cluster, partition by partition.
 pub async fn against(
     plan: &Plan,
     store: &Store,
-    entries: &BTreeMap<(String, i32), Vec<ManifestEntry>>,
+    chains: &BTreeMap<(String, i32), Chain<Listed>>,
     partitions: i32,
     backup_topic: &str,
     live_topic: &str,
@@ -226,7 +123,10 @@ pub async fn against(
     let live = admin.topic(live_topic).await?.ok_or_else(|| CompareError::NoLiveTopic(live_topic.to_string()))?;
     // Partitions are compared concurrently; each holds at most a few batches on either side.
     let comparisons = (0..partitions.max(live.partitions)).map(|partition| {
-        let list = entries.get(&(backup_topic.to_string(), partition)).cloned().unwrap_or_default();
+        let list: Vec<ManifestEntry> = chains
+            .get(&(backup_topic.to_string(), partition))
+            .map(|c| c.used.iter().map(|l| l.entry.clone()).collect())
+            .unwrap_or_default();
         let has_live = partition < live.partitions;
         let admin = &admin;
         async move { compare_partition(plan, admin, store, &list, live_topic, partition, has_live).await }

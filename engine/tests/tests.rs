@@ -12,3 +12,4 @@ mod delete;
 mod group;
 mod metrics;
 mod round_trip;
+mod zombie;

@@ -106,13 +106,21 @@ enum Command {
     /// Show what the configured backup holds, partition by partition.
     Describe,
     /// Delete one backup from the configured storage: every object under `<prefix>/<ID>/`
-    /// and its unfinished uploads, nothing else. Without --yes, only shows what it would delete.
-    #[command(after_help = "Example:\n  kbackup delete -c examples/backup.yaml --backup-id nightly-2024-01-01 --yes")]
+    /// and its unfinished uploads, nothing else. With --redundant, only the manifest entries
+    /// (and their segments) whose offsets the backup's chain holds already. Without --yes, only
+    /// shows what it would delete.
+    #[command(
+        after_help = "Examples:\n  kbackup delete -c examples/backup.yaml --backup-id nightly-2024-01-01 --yes\n  kbackup delete -c examples/backup.yaml --redundant --yes"
+    )]
     Delete {
         /// The backup to delete (required even when the config names one, so a config
-        /// file alone never deletes anything).
-        #[arg(long, value_name = "ID")]
-        backup_id: String,
+        /// file alone never deletes a backup); with --redundant, defaults to the config's.
+        #[arg(long, value_name = "ID", required_unless_present = "redundant")]
+        backup_id: Option<String>,
+        /// Delete only redundant entries: those left by a writer that lost its partition, whose
+        /// offsets other entries hold (`verify --integrity` lists them). Restores are unchanged.
+        #[arg(long)]
+        redundant: bool,
         /// Really delete; without it, the command reports what it would delete and exits 0.
         #[arg(long)]
         yes: bool,
@@ -240,9 +248,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let description = catalog::describe(&store, &plan.backup_id).await?;
             emit(cli.json, &description, || describe_text(&description))?;
         }
-        Command::Delete { backup_id, yes } => {
+        Command::Delete { backup_id, redundant: true, yes } => {
             let store = Store::open(&plan.storage).await?;
-            let report = delete::delete(&store, &backup_id, !yes).await?;
+            let id = backup_id.unwrap_or_else(|| plan.backup_id.clone());
+            let report = delete::delete_redundant(&store, &id, !yes).await?;
+            emit(cli.json, &report, || report.human())?;
+        }
+        Command::Delete { backup_id, redundant: false, yes } => {
+            let store = Store::open(&plan.storage).await?;
+            let id = backup_id.context("--backup-id ID is required (a config file alone never deletes a backup)")?;
+            let report = delete::delete(&store, &id, !yes).await?;
             emit(cli.json, &report, || report.human())?;
         }
     }
@@ -259,26 +274,12 @@ async fn verify_command(
     let store = Store::open(&plan.storage).await?;
     let layout = Layout::new(&plan.backup_id);
     let info = manifest::read_info(&store, &layout, &plan.backup_id).await?;
-    let entries = manifest::read_entries(&store, &layout).await?;
+    let chains = manifest::read_chains(&store, &layout).await?;
     let mut ok = true;
     if integrity {
-        let report = verify::integrity(&store, &layout, &entries).await?;
+        let report = verify::integrity(&store, &layout, &chains, verify::Scope::Everything).await?;
         ok &= report.problems.is_empty();
-        emit(json, &report, || {
-            let mut text = format!(
-                "integrity: {} segments, {} records, {} read; {} problems, {} orphaned segments",
-                report.segments,
-                report.records,
-                human_bytes(report.bytes),
-                report.problems.len(),
-                report.orphans.len()
-            );
-            if !report.problems.is_empty() {
-                text.push('\n');
-                text.push_str(&report.problem_lines());
-            }
-            text
-        })?;
+        emit(json, &report, || integrity_text(&report))?;
     }
     if let Some(live) = against {
         let backup_topic = match topic {
@@ -292,7 +293,7 @@ async fn verify_command(
                 info.topics.keys().collect::<Vec<_>>()
             );
         };
-        let comparison = verify::against(plan, &store, &entries, partitions, &backup_topic, &live).await?;
+        let comparison = verify::against(plan, &store, &chains, partitions, &backup_topic, &live).await?;
         ok &= comparison.equal;
         emit(json, &comparison, || comparison_text(&comparison))?;
     }
@@ -310,6 +311,34 @@ fn pick_backup_topic(plan: &Plan, topics: &std::collections::BTreeMap<String, i3
         return Ok(topics.keys().next().cloned().unwrap_or_default());
     }
     bail!("the backup holds several topics; name the one to compare with --topic")
+}
+
+fn integrity_text(report: &verify::IntegrityReport) -> String {
+    let mut text = format!(
+        "integrity: {} segments, {} records, {} read; {} problems, {} orphaned segments, {} redundant entries",
+        report.segments,
+        report.records,
+        human_bytes(report.bytes),
+        report.problems.len(),
+        report.orphans.len(),
+        report.redundant.len()
+    );
+    if !report.problems.is_empty() {
+        text.push('\n');
+        text.push_str(&report.problem_lines());
+    }
+    if !report.redundant.is_empty() {
+        text.push_str(
+            "\nredundant entries (harmless: their offsets are in the chain, they are never restored; \
+             `kbackup delete --redundant --yes` removes them):\n",
+        );
+        text.push_str(&report.redundant_lines());
+    }
+    if !report.stranded.is_empty() {
+        let keys: Vec<&str> = report.stranded.iter().map(|e| e.key.as_str()).collect();
+        text.push_str(&format!("\nentries beside a hole, kept for repair: {}", keys.join(", ")));
+    }
+    text
 }
 
 fn comparison_text(c: &verify::Comparison) -> String {
@@ -341,19 +370,36 @@ fn describe_text(d: &catalog::Description) -> String {
         lines.push(format!("topic {topic}: {} partitions", partitions.len()));
         for p in partitions {
             lines.push(format!(
-                "  {}: offsets {}..{}, {} records in {} segments, {} stored ({} of data){}",
+                "  {}: offsets {}..{}, {} records in {} segments, {} stored ({} of data){}{}",
                 p.partition,
-                p.first_offset.map_or("-".to_string(), |o| o.to_string()),
+                p.chain_start.map_or("-".to_string(), |o| o.to_string()),
                 p.next_offset,
                 p.records,
                 p.segments,
                 human_bytes(p.stored_bytes),
                 human_bytes(p.source_bytes),
-                if p.gaps.is_empty() { String::new() } else { format!(", gaps {:?}", p.gaps) }
+                if p.gaps.is_empty() { String::new() } else { format!(", gaps {:?}", p.gaps) },
+                chain_notes(p)
             ));
         }
     }
     lines.join("\n")
+}
+
+/// Redundant entries and holes of a partition's chain, if any.
+fn chain_notes(p: &catalog::PartitionHoldings) -> String {
+    let mut notes = String::new();
+    if p.redundant_entries > 0 {
+        notes.push_str(&format!(
+            ", {} redundant entries ({}; `kbackup delete --redundant --yes` removes them)",
+            p.redundant_entries,
+            human_bytes(p.redundant_bytes)
+        ));
+    }
+    if !p.holes.is_empty() {
+        notes.push_str(&format!(", HOLES {:?} (damage: see `kbackup verify --integrity`)", p.holes));
+    }
+    notes
 }
 
 /// Prints a command's result on stdout.
