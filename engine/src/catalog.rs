@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::completion::{self, Completeness};
 use crate::manifest::{self, BackupInfo, Chain, Layout, Listed, ManifestError};
 use crate::store::Store;
 
@@ -58,6 +59,9 @@ pub struct Description {
     pub info: BackupInfo,
     /// Topic → partitions.
     pub topics: BTreeMap<String, Vec<PartitionHoldings>>,
+    /// Whether every partition reached the end of a snapshot run (several instances splitting one
+    /// snapshot through a consumer group each record their partitions' ends).
+    pub completeness: Completeness,
 }
 
 /// `list` output: the backups a store holds.
@@ -94,7 +98,12 @@ pub async fn describe(store: &Store, backup_id: &str) -> Result<Description, Man
             (0..partitions).map(|p| holdings(p, chains.get(&(topic.clone(), p)).unwrap_or(&empty))).collect();
         topics.insert(topic.clone(), holdings);
     }
-    Ok(Description { info, topics })
+    let ends = completion::read_ends(store, backup_id).await?;
+    let reached = |topic: &str, partition: i32| {
+        chains.get(&(topic.to_string(), partition)).map_or(0, |c| if c.holes.is_empty() { c.next_offset() } else { -1 })
+    };
+    let completeness = completion::completeness(&info, &ends, reached);
+    Ok(Description { info, topics, completeness })
 }
 
 fn holdings(partition: i32, chain: &Chain<Listed>) -> PartitionHoldings {

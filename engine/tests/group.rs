@@ -138,6 +138,9 @@ fn two_instances_split_partitions_and_hand_over_on_stop() {
     // Committed after each checkpoint, and finally at the stop: the group's lag is the backup's.
     let offsets = committed(&env, &format!("kbackup.{backup_id}"), &topic, 4);
     assert_eq!(offsets, vec![Some(2_500); 4], "group offsets at each partition's end");
+    // A continuous backup never reaches a snapshot's end: describe says it is not complete.
+    let description = json(kbackup(&config, &["describe", "--json"]));
+    assert_eq!(description["completeness"]["incomplete"].as_array().unwrap().len(), 4, "{description}");
     restored_exactly_once(&config, &topic, &restored);
 }
 
@@ -184,5 +187,7 @@ fn snapshot_members_split_a_one_off_backup() {
     }
     assert_eq!(records, 8_000, "the members together backed up every record once");
     assert_eq!(checkpointed(&config, &topic), 8_000);
+    let description = json(kbackup(&config, &["describe", "--json"]));
+    assert_eq!(description["completeness"]["complete"], true, "both members finished: {description}");
     restored_exactly_once(&config, &topic, &restored);
 }

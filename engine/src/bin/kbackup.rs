@@ -383,7 +383,29 @@ fn describe_text(d: &catalog::Description) -> String {
             ));
         }
     }
+    lines.push(completeness_text(&d.completeness));
     lines.join("\n")
+}
+
+/// Whether every partition reached a snapshot run's end, in one line.
+fn completeness_text(c: &engine::completion::Completeness) -> String {
+    match (c.complete, c.complete_as_of_ms) {
+        (true, Some(ms)) => {
+            let age = (engine::manifest::now_ms() - ms).max(0) / 1000;
+            let ago = match age {
+                0..60 => format!("{age}s"),
+                60..3600 => format!("{}m {}s", age / 60, age % 60),
+                _ => format!("{}h {}m", age / 3600, age % 3600 / 60),
+            };
+            format!("complete: every partition reached the end of a snapshot run (the oldest {ago} ago)")
+        }
+        (true, None) => "complete: the backup lists no partition".to_string(),
+        (false, _) => format!(
+            "NOT complete: {} partitions have not reached the end of a snapshot run: {} (run `kbackup backup` again; a continuous backup is never complete, see its recovery point)",
+            c.incomplete.len(),
+            c.incomplete.join(", ")
+        ),
+    }
 }
 
 /// Redundant entries and holes of a partition's chain, if any.

@@ -176,7 +176,9 @@ fn coordination_defaults_by_mode_and_group_id_by_backup() {
     let text = format!("{MINIMAL}backup:\n  mode: continuous\n  coordination: standalone\n  group_id: team.b\n");
     let plan = parse(&text, "test.yaml", no_env).unwrap();
     assert_eq!((plan.backup.coordination(), plan.backup.group_id.as_str()), (Coordination::Standalone, "team.b"));
-    assert!(err(&format!("{MINIMAL}backup:\n  coordination: leader\n")).contains("'leader' (expected group or standalone)"));
+    assert!(
+        err(&format!("{MINIMAL}backup:\n  coordination: leader\n")).contains("'leader' (expected group or standalone)")
+    );
     assert!(err(&format!("{MINIMAL}backup:\n  group_id: \"\"\n")).contains("backup.group_id"));
 }
 
