@@ -2,7 +2,10 @@
 //! object storage and restores them, record for record.
 //!
 //! Entry points: [`backup::run`], [`restore::run`], [`verify::integrity`], [`verify::against`],
-//! [`catalog::list`], [`catalog::describe`], [`delete::delete`]; all take a resolved [`config::Plan`].
+//! [`catalog::list`], [`catalog::describe`], [`delete::delete`], [`delete::delete_redundant`]; all take a
+//! resolved [`config::Plan`] or the store it names. Several instances of one backup split its
+//! partitions through a Kafka consumer group ([`kafka::GroupMember`]); readers resolve the entries
+//! of a partition into one chain ([`manifest::chain::chain`]), so overlapping writers never double a record.
 //! What `kbackup --json` prints is versioned by [`schema`]; the harness reads it through the same types.
 #![deny(unsafe_code, rust_2018_idioms, missing_docs)]
 
