@@ -160,10 +160,26 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes in one line, each cause only if the text so far does not already say
+/// it (our messages embed the librdkafka or SDK error, which is also their `source`).
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn init_tracing(verbose: u8) {
@@ -522,5 +538,21 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn error_text_says_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("transport failure")]
+        struct Root;
+        #[derive(Debug, thiserror::Error)]
+        #[error("metadata failed: {source} (check kafka.bootstrap_servers)")]
+        struct Wrapped {
+            source: Root,
+        }
+        let error = anyhow::Error::new(Wrapped { source: Root }).context("backup failed");
+        assert_eq!(error_text(&error), "backup failed: metadata failed: transport failure (check kafka.bootstrap_servers)");
+        let plain = anyhow::Error::new(Root).context("restore failed");
+        assert_eq!(error_text(&plain), "restore failed: transport failure");
     }
 }
