@@ -551,7 +551,10 @@ mod tests {
             source: Root,
         }
         let error = anyhow::Error::new(Wrapped { source: Root }).context("backup failed");
-        assert_eq!(error_text(&error), "backup failed: metadata failed: transport failure (check kafka.bootstrap_servers)");
+        assert_eq!(
+            error_text(&error),
+            "backup failed: metadata failed: transport failure (check kafka.bootstrap_servers)"
+        );
         let plain = anyhow::Error::new(Root).context("restore failed");
         assert_eq!(error_text(&plain), "restore failed: transport failure");
     }
