@@ -52,6 +52,11 @@ impl Supervisor {
         let names = topic_names(topics);
         let (member, events) =
             GroupMember::join(&plan.kafka, &plan.backup.group_id, names.clone(), plan.backup.shutdown_timeout)?;
+        tracing::info!(
+            group = %plan.backup.group_id,
+            writer = self.ctx.writer.as_deref().unwrap_or("-"),
+            "member of the backup's consumer group: objects of this process carry its writer tag"
+        );
         self.membership =
             Some(Membership { member, events, committed: BTreeMap::new(), topics: names, last_event: None });
         let snapshot = plan.backup.mode == BackupMode::Snapshot;
