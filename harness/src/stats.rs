@@ -123,6 +123,13 @@ pub fn cv(values: &[f64]) -> Option<f64> {
     Some(if m == 0.0 { 0.0 } else { sd / m.abs() })
 }
 
+/// The `p` quantile (0..=1) with linear interpolation between closest ranks; `None` for an
+/// empty slice or a `p` outside 0..=1. Non-finite values are left out.
+pub fn quantile(values: &[f64], p: f64) -> Option<f64> {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    ((0.0..=1.0).contains(&p) && !finite.is_empty()).then(|| percentile_of_sorted(&sorted(&finite), p))
+}
+
 /// Percentile of sorted data with linear interpolation between closest ranks.
 fn percentile_of_sorted(sorted: &[f64], p: f64) -> f64 {
     let rank = p * (sorted.len() - 1) as f64;

@@ -218,7 +218,7 @@ pub const FULL_MIN_LOAD_SECS: f64 = 300.0;
 /// nothing (`quick` is a smoke test, and `verify` is a check, not a measurement).
 pub fn required_phase_secs(profile: Profile, phase: Phase) -> Option<f64> {
     match (profile, phase) {
-        (Profile::Quick, _) | (_, Phase::Verify) => None,
+        (Profile::Quick, _) | (_, Phase::Verify | Phase::ExactlyOnce) => None,
         (Profile::Full, Phase::Produce) => Some(FULL_MIN_LOAD_SECS),
         _ => Some(MIN_PHASE_SECS),
     }

@@ -5,6 +5,7 @@
 
 pub mod avro;
 pub mod cli;
+pub mod digest;
 mod payload;
 pub mod precompressed;
 pub mod protobuf;

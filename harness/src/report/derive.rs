@@ -4,6 +4,7 @@
 //! These are the functions the runner calls after each repeat; they are pure so the
 //! whole pipeline from samples to rendered report is testable from fixtures.
 
+use super::continuous::{ContinuousObserved, p50_p99_max};
 use super::model::{Efficiency, Environment, PointResult, Report, SCHEMA_VERSION, Sample, ScenarioInfo, TargetResult};
 use crate::scenario::{Metric, Phase, PlanPoint, Profile, ScenarioPlan, Target};
 use crate::stats::Summary;
@@ -12,9 +13,11 @@ use std::collections::BTreeMap;
 
 /// Every metric computable from one sample (metrics whose phases did not run are absent).
 pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
-    let backup = sample.phase(Phase::Backup);
+    // A continuous phase is the backup of its sample.
+    let backup = sample.phase(Phase::Backup).or_else(|| sample.phase(Phase::Continuous));
     let restore = sample.phase(Phase::Restore);
-    let backup_engine = sample.engine(Phase::Backup);
+    let backup_engine = backup.and_then(|p| p.engine.as_ref());
+    let continuous = backup.and_then(|p| p.continuous.as_deref());
     let raw_consume = sample.raw_consume_mb_s();
     let raw_produce = sample.raw_produce_mb_s();
     let raw_put = sample.phase(Phase::RawPut).map(|p| p.mb_s);
@@ -30,16 +33,26 @@ pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
         let stored = e.stored_bytes.map(|s| s as f64);
         e.compression_ratio.or_else(|| ratio(backup.map(|b| b.bytes as f64), stored))
     });
-    let cpu_per_gb = backup.zip(backup_engine).and_then(|(phase, engine)| {
+    let mut cpu_per_gb = backup.zip(backup_engine).and_then(|(phase, engine)| {
         let cpu = engine.cpu_user_secs + engine.cpu_sys_secs;
         ratio(Some(cpu), Some(phase.bytes as f64 / 1e9))
     });
+    let mut peak_rss_mb = peak_rss.map(|b| b as f64 / 1e6);
+    let mut checkpoint_p99 = backup_engine.and_then(|e| e.checkpoint_latency_ms).map(|l| l.p99);
+    if let Some(c) = continuous {
+        // Under steady load, from the instances' own samples; checkpoint latency from the
+        // merged histogram of every instance.
+        let steady = c.steady_cost();
+        cpu_per_gb = steady.map(|(cpu, _)| cpu);
+        peak_rss_mb = steady.map(|(_, rss)| rss as f64 / 1e6);
+        checkpoint_p99 = c.checkpoint_p99_ms();
+    }
     let candidates = [
         (Metric::BackupMbS, backup.map(|b| b.mb_s)),
         (Metric::BackupMbSPerPartition, ratio(backup.map(|b| b.mb_s), Some(f64::from(partitions)))),
         (Metric::RestoreMbS, restore.map(|r| r.mb_s)),
-        (Metric::CheckpointP99Ms, backup_engine.and_then(|e| e.checkpoint_latency_ms).map(|l| l.p99)),
-        (Metric::PeakRssMb, peak_rss.map(|b| b as f64 / 1e6)),
+        (Metric::CheckpointP99Ms, checkpoint_p99),
+        (Metric::PeakRssMb, peak_rss_mb),
         (Metric::CompressionRatio, compression),
         (Metric::EfficiencyBackup, ratio(backup.map(|b| b.mb_s), raw_consume)),
         (Metric::EfficiencyRestore, ratio(restore.map(|r| r.mb_s), raw_produce)),
@@ -49,9 +62,29 @@ pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
         (Metric::RawPutMbS, raw_put),
         (Metric::EfficiencyStorage, ratio(stored_mb_s, raw_put)),
     ];
-    (candidates.into_iter())
+    let exactly_once = sample.phase(Phase::ExactlyOnce).and_then(|p| p.exactly_once.as_ref());
+    let counts = [
+        (Metric::LostRecords, exactly_once.map(|c| c.lost as f64)),
+        (Metric::DuplicatedRecords, exactly_once.map(|c| c.duplicated as f64)),
+    ];
+    (candidates.into_iter().chain(continuous.map_or_else(Vec::new, continuous_metrics)).chain(counts))
         .filter_map(|(metric, value)| value.filter(|v| v.is_finite()).map(|v| (metric, v)))
         .collect()
+}
+
+/// The figures only a continuous phase has: lag, recovery point, rebalance pauses.
+fn continuous_metrics(c: &ContinuousObserved) -> Vec<(Metric, Option<f64>)> {
+    let (lag50, lag99, lag_max) = p50_p99_max(&c.lag_mb());
+    let (rp50, rp99, rp_max) = p50_p99_max(&c.recovery_points());
+    vec![
+        (Metric::LagMbP50, lag50),
+        (Metric::LagMbP99, lag99),
+        (Metric::LagMbMax, lag_max),
+        (Metric::RecoveryPointP50S, rp50),
+        (Metric::RecoveryPointP99S, rp99),
+        (Metric::RecoveryPointMaxS, rp_max),
+        (Metric::RebalancePauseMaxS, c.graceful_pause_max()),
+    ]
 }
 
 /// Per metric name, its value in each sample that measured it (in sample order).

@@ -10,6 +10,8 @@
 //! (`wan.rs`), which imports neither.
 
 mod bdp;
+pub mod continuous;
+mod continuous_md;
 mod derive;
 mod format;
 mod json;
@@ -19,6 +21,8 @@ mod svg;
 mod wan;
 mod writer;
 
+#[cfg(test)]
+mod continuous_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

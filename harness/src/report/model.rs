@@ -5,6 +5,7 @@
 //!
 //! Units are in the field names. MB means 10^6 bytes (as in "MB/s"), never MiB.
 
+pub use super::continuous::{ContinuousObserved, Event, Fault, InstanceRun, InstanceTick, Tick};
 use crate::scenario::{Link, Parameter, Phase, Profile, ScenarioPlan};
 use crate::stats::Summary;
 use crate::warning::Warning;
@@ -166,6 +167,38 @@ pub struct PhaseResult {
     /// What the WAN proxies carried and delayed during the phase (`network:` scenarios).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network: Vec<LinkObserved>,
+    /// What the `continuous` phase sampled from its instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous: Option<Box<ContinuousObserved>>,
+    /// The harness's own exactly-once count (`exactly-once` phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exactly_once: Option<ExactlyOnceCheck>,
+}
+
+/// The harness's own count of the restored topic against the source topic, partition by
+/// partition, record by record (key, value and headers hashed): an independent check of
+/// "every produced record restored exactly once".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExactlyOnceCheck {
+    /// Partitions compared.
+    pub partitions: u32,
+    /// Records read from the source topic.
+    pub source_records: u64,
+    /// Records read from the restored topic.
+    pub restored_records: u64,
+    /// Source records with fewer copies in the restored partition than in the source one.
+    pub lost: u64,
+    /// Restored records beyond their count in the source partition.
+    pub duplicated: u64,
+    /// Partitions whose restored records hold the same records in another order.
+    pub reordered_partitions: Vec<i32>,
+}
+
+impl ExactlyOnceCheck {
+    /// Nothing lost, nothing twice, nothing out of order.
+    pub fn passed(&self) -> bool {
+        self.lost == 0 && self.duplicated == 0 && self.reordered_partitions.is_empty()
+    }
 }
 
 /// One simulated link during one phase, from the proxy's own records.
@@ -192,7 +225,17 @@ impl PhaseResult {
     /// which only a failed phase reports).
     pub fn new(phase: Phase, bytes: u64, records: u64, duration_secs: f64) -> PhaseResult {
         let mb_s = if duration_secs > 0.0 { bytes as f64 / 1e6 / duration_secs } else { 0.0 };
-        PhaseResult { phase, bytes, records, duration_secs, mb_s, engine: None, network: Vec::new() }
+        PhaseResult {
+            phase,
+            bytes,
+            records,
+            duration_secs,
+            mb_s,
+            engine: None,
+            network: Vec::new(),
+            continuous: None,
+            exactly_once: None,
+        }
     }
 }
 

@@ -24,20 +24,21 @@ pub struct Leftovers {
 
 impl Leftovers {
     /// `produce` creates the source topic, `raw-produce` the scratch topic, `restore` the
-    /// restored topic, `backup` the backup; the other phases only read.
+    /// restored topic, `backup` the backup, `continuous` the source topic and the backup; the
+    /// other phases only read.
     pub fn of(started: &[Phase], job: &EngineJob<'_>, scratch_topic: &str) -> Leftovers {
         let mut topics = Vec::new();
         for phase in started {
             let topic = match phase {
-                Phase::Produce => job.topic,
+                Phase::Produce | Phase::Continuous => job.topic,
                 Phase::RawProduce => scratch_topic,
                 Phase::Restore => job.restored_topic,
                 // probe-storage deletes its own objects.
-                Phase::RawConsume | Phase::Backup | Phase::RawPut | Phase::Verify => continue,
+                Phase::RawConsume | Phase::Backup | Phase::RawPut | Phase::Verify | Phase::ExactlyOnce => continue,
             };
             topics.push(topic.to_owned());
         }
-        Leftovers { topics, backup: started.contains(&Phase::Backup) }
+        Leftovers { topics, backup: Phase::Backup.covered_by(started) }
     }
 }
 

@@ -6,13 +6,15 @@ use crate::env::Services;
 use crate::report::{EngineMetrics, LatencyPercentiles};
 use crate::scenario::EngineOverride;
 use crate::scenario::engine_config::{scalar_json, set_dotted, tansu_overrides};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 // The documents kbackup prints are the engine crate's own types, read through its schema check.
@@ -132,17 +134,20 @@ impl EngineRun {
     }
 }
 
-/// Pid of the kbackup child running right now (0: none), for the signal handler.
-static RUNNING_CHILD: AtomicU32 = AtomicU32::new(0);
+/// Pids of the kbackup children running right now, for the signal handler.
+static RUNNING_CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 /// Set by [`interrupt`]: no further kbackup process is started.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// For signal handlers: sends SIGTERM to the kbackup child running right now, if any,
-/// and keeps any further one from running, so an interrupted run leaves no engine behind.
+fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    RUNNING_CHILDREN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// For signal handlers: sends SIGTERM to every kbackup child running right now and keeps any
+/// further one from running, so an interrupted run leaves no engine behind.
 pub fn interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
-    let pid = RUNNING_CHILD.swap(0, Ordering::SeqCst);
-    if pid != 0 {
+    for pid in children().drain(..) {
         let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
     }
 }
@@ -161,9 +166,12 @@ pub fn progress_bytes(line: &str) -> Option<u64> {
     ::engine::progress::ProgressLine::parse(line).map(|l| l.progress.bytes)
 }
 
+/// Called with every log line of a child (progress lines excepted), as it is written.
+pub type LineHook = Box<dyn FnMut(&str) + Send>;
+
 /// Copies the child's stderr into `log`, except the progress lines, which feed
-/// [`LIVE_BYTES`] instead of filling the log.
-fn pump_stderr(stderr: impl Read, mut log: std::fs::File) -> std::io::Result<()> {
+/// [`LIVE_BYTES`] instead of filling the log; every other line also goes to `hook`.
+fn pump_stderr(stderr: impl Read, mut log: std::fs::File, mut hook: Option<LineHook>) -> std::io::Result<()> {
     let mut seen = 0u64;
     for line in BufReader::new(stderr).lines() {
         let line = line?;
@@ -172,14 +180,37 @@ fn pump_stderr(stderr: impl Read, mut log: std::fs::File) -> std::io::Result<()>
                 LIVE_BYTES.fetch_add(bytes.saturating_sub(seen), Ordering::Relaxed);
                 seen = seen.max(bytes);
             }
-            None => writeln!(log, "{line}")?,
+            None => {
+                writeln!(log, "{line}")?;
+                if let Some(hook) = hook.as_mut() {
+                    hook(&line);
+                }
+            }
         }
     }
     log.flush()
 }
 
-/// Runs `kbackup <args> -c CONFIG --json --progress-json`, sampling it until it exits.
-pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]) -> Result<EngineRun> {
+/// A kbackup child that is running: sampled from /proc, its stderr copied into its log and its
+/// stdout collected, until [`RunningKbackup::wait`].
+pub struct RunningKbackup {
+    child: std::process::Child,
+    sampler: Sampler,
+    pump: Option<JoinHandle<std::io::Result<()>>>,
+    stdout: Option<JoinHandle<std::io::Result<String>>>,
+    log: PathBuf,
+    started: Instant,
+}
+
+/// Starts `kbackup <args> -c CONFIG --json --progress-json` with its log in
+/// `<run_dir>/<name>.log`; `hook` sees every log line. Set `NO_COLOR` so log lines are plain.
+pub fn spawn_kbackup(
+    job: &EngineJob<'_>,
+    config: &Path,
+    name: &str,
+    args: &[&str],
+    hook: Option<LineHook>,
+) -> Result<RunningKbackup> {
     let log = job.run_dir.join(format!("{name}.log"));
     let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let started = Instant::now();
@@ -189,32 +220,72 @@ pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]
         .arg(config)
         .args(["--json", "--progress-json"])
         .envs(job.services.child_env())
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {}", job.kbackup.display()))?;
-    RUNNING_CHILD.store(child.id(), Ordering::SeqCst);
+    children().push(child.id());
     if INTERRUPTED.load(Ordering::SeqCst) {
         let _ = child.kill();
     }
     let sampler = Sampler::start(child.id());
-    let pump = child.stderr.take().map(|stderr| std::thread::spawn(move || pump_stderr(stderr, log_file)));
-    let mut stdout = String::new();
-    let read = child.stdout.take().map(|mut out| out.read_to_string(&mut stdout));
-    // The sampler ends when the child is a zombie; only then is it reaped.
-    let metrics = sampler.finish(read.as_ref().is_some_and(Result::is_err));
-    RUNNING_CHILD.store(0, Ordering::SeqCst);
-    let status = child.wait().context("waiting for kbackup")?;
-    let wall_secs = started.elapsed().as_secs_f64();
-    if let Some(Err(e)) = read {
-        bail!("reading kbackup output: {e}");
+    let pump = child.stderr.take().map(|stderr| std::thread::spawn(move || pump_stderr(stderr, log_file, hook)));
+    let stdout = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            out.read_to_string(&mut text).map(|_| text)
+        })
+    });
+    Ok(RunningKbackup { child, sampler, pump, stdout, log, started })
+}
+
+impl RunningKbackup {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
-    if let Some(pump) = pump {
-        let copied = pump.join().map_err(|_| anyhow::anyhow!("the kbackup log copier panicked"))?;
-        copied.with_context(|| format!("writing {}", log.display()))?;
+
+    /// Sends `signal` (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status();
+        anyhow::ensure!(status.is_ok_and(|s| s.success()), "kill -{signal} {} failed", self.pid());
+        Ok(())
     }
-    Ok(EngineRun { code: status.code(), stdout, log, metrics, wall_secs })
+
+    /// Whether the process has exited (it may not be reaped yet).
+    pub fn exited(&self) -> bool {
+        procfs::process::Process::new(self.pid() as i32)
+            .and_then(|p| p.stat())
+            .map_or(true, |stat| stat.state == 'Z' || stat.state == 'X')
+    }
+
+    /// Waits for the process to exit and returns what it did.
+    pub fn wait(mut self) -> Result<EngineRun> {
+        let stdout = self.stdout.take().map(|h| h.join().map_err(|_| anyhow::anyhow!("the stdout reader panicked")));
+        let read_failed = matches!(stdout, Some(Ok(Err(_))) | Some(Err(_)));
+        // The sampler ends when the child is a zombie; only then is it reaped.
+        let metrics = self.sampler.finish(read_failed);
+        let pid = self.child.id();
+        children().retain(|p| *p != pid);
+        let status = self.child.wait().context("waiting for kbackup")?;
+        let wall_secs = self.started.elapsed().as_secs_f64();
+        let stdout = match stdout {
+            Some(joined) => joined?.context("reading kbackup output")?,
+            None => String::new(),
+        };
+        if let Some(pump) = self.pump.take() {
+            let copied = pump.join().map_err(|_| anyhow::anyhow!("the kbackup log copier panicked"))?;
+            copied.with_context(|| format!("writing {}", self.log.display()))?;
+        }
+        Ok(EngineRun { code: status.code(), stdout, log: self.log, metrics, wall_secs })
+    }
+}
+
+/// Runs `kbackup <args> -c CONFIG --json --progress-json`, sampling it until it exits.
+pub fn run_kbackup(job: &EngineJob<'_>, config: &Path, name: &str, args: &[&str]) -> Result<EngineRun> {
+    spawn_kbackup(job, config, name, args, None)?.wait()
 }
 
 #[cfg(test)]
@@ -268,7 +339,7 @@ mod tests {
         let log = dir.path().join("backup.log");
         let text = format!("{line}\nfirst log line\n{}\nlast\n", line.replace("2041371", "3000000"));
         let before = LIVE_BYTES.load(Ordering::Relaxed);
-        pump_stderr(text.as_bytes(), std::fs::File::create(&log).unwrap()).unwrap();
+        pump_stderr(text.as_bytes(), std::fs::File::create(&log).unwrap(), None).unwrap();
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "first log line\nlast\n");
         // Other tests may add to the shared counter at the same time: at least this run's 3 MB.
         assert!(LIVE_BYTES.load(Ordering::Relaxed) - before >= 3_000_000);

@@ -11,11 +11,14 @@
 //! `phases/` holds one file per phase, `engine.rs` starts kbackup and `sampler.rs` measures it.
 
 mod cleanup;
+pub mod continuous;
 pub mod engine;
+pub mod group_log;
 pub mod network;
 pub mod phases;
 mod repeat;
 pub mod sampler;
+pub mod scrape;
 
 use crate::env::Environment;
 use crate::report::{self, EnvKind, Report, ReportWriter, Sample};

@@ -52,6 +52,7 @@ impl Run<'_> {
             scratch_topic: &names.scratch,
             runtime: self.runtime,
             prefix: &prefix,
+            continuous: self.plan.continuous.as_ref(),
         };
         let sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
         let mut record = RepeatRecord { sample, state: RepeatState::default(), started: Vec::new() };
@@ -85,7 +86,7 @@ impl Run<'_> {
             let result =
                 network::leave(self.env, shaped, result.with_context(|| format!("{} phase {phase}", ctx.prefix))?);
             r.sample.phases.extend(result);
-            if phase == Phase::Produce {
+            if matches!(phase, Phase::Produce | Phase::Continuous) {
                 recorded.warn_rate(ctx, &r.state);
             }
             r.sample.verification = r.state.verification();

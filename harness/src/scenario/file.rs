@@ -166,6 +166,7 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub engine: OrderedMap<Scalar>,
     pub network: Option<super::network::RawNetwork>,
+    pub continuous: Option<super::continuous::RawContinuous>,
     pub phases: Option<Vec<String>>,
     pub repeat: Option<u32>,
     #[serde(default)]

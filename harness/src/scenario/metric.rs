@@ -39,11 +39,30 @@ pub enum Metric {
     RawPutMbS,
     /// Backup's stored (compressed) MB/s / raw-put MB/s: how much of the storage path backup uses.
     EfficiencyStorage,
+    /// Continuous backup: median over samples of the summed `kafka_backup_lag_bytes`, MB.
+    LagMbP50,
+    /// Continuous backup: 99th percentile of the summed lag, MB.
+    LagMbP99,
+    /// Continuous backup: largest summed lag, MB.
+    LagMbMax,
+    /// Continuous backup: median recovery point (newest produced record − oldest partition's
+    /// newest durable checkpoint), s.
+    RecoveryPointP50S,
+    /// Continuous backup: 99th percentile of the recovery point, s.
+    RecoveryPointP99S,
+    /// Continuous backup: largest recovery point, s.
+    RecoveryPointMaxS,
+    /// Longest stall of backup progress after a graceful membership change (start, stop), s.
+    RebalancePauseMaxS,
+    /// Produced records missing from the restored topic (the harness's own count).
+    LostRecords,
+    /// Restored records beyond their produced count (the harness's own count).
+    DuplicatedRecords,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 22] = [
         Metric::BackupMbS,
         Metric::BackupMbSPerPartition,
         Metric::RestoreMbS,
@@ -57,6 +76,15 @@ impl Metric {
         Metric::RawProduceMbS,
         Metric::RawPutMbS,
         Metric::EfficiencyStorage,
+        Metric::LagMbP50,
+        Metric::LagMbP99,
+        Metric::LagMbMax,
+        Metric::RecoveryPointP50S,
+        Metric::RecoveryPointP99S,
+        Metric::RecoveryPointMaxS,
+        Metric::RebalancePauseMaxS,
+        Metric::LostRecords,
+        Metric::DuplicatedRecords,
     ];
 
     /// The name used in scenario files and reports.
@@ -75,6 +103,15 @@ impl Metric {
             Metric::RawProduceMbS => "raw_produce_mb_s",
             Metric::RawPutMbS => "raw_put_mb_s",
             Metric::EfficiencyStorage => "efficiency_storage",
+            Metric::LagMbP50 => "lag_mb_p50",
+            Metric::LagMbP99 => "lag_mb_p99",
+            Metric::LagMbMax => "lag_mb_max",
+            Metric::RecoveryPointP50S => "recovery_point_p50_s",
+            Metric::RecoveryPointP99S => "recovery_point_p99_s",
+            Metric::RecoveryPointMaxS => "recovery_point_max_s",
+            Metric::RebalancePauseMaxS => "rebalance_pause_max_s",
+            Metric::LostRecords => "lost_records",
+            Metric::DuplicatedRecords => "duplicated_records",
         }
     }
 
@@ -94,12 +131,30 @@ impl Metric {
             Metric::CompressionRatio => "x",
             Metric::EfficiencyBackup | Metric::EfficiencyRestore | Metric::EfficiencyStorage => "ratio",
             Metric::CpuSecondsPerGb => "CPU s/GB",
+            Metric::LagMbP50 | Metric::LagMbP99 | Metric::LagMbMax => "MB",
+            Metric::RecoveryPointP50S | Metric::RecoveryPointP99S | Metric::RecoveryPointMaxS => "s",
+            Metric::RebalancePauseMaxS => "s",
+            Metric::LostRecords | Metric::DuplicatedRecords => "records",
         }
     }
 
     /// Whether a larger value is an improvement (used to orient regression gates).
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, Metric::CheckpointP99Ms | Metric::PeakRssMb | Metric::CpuSecondsPerGb)
+        !matches!(
+            self,
+            Metric::CheckpointP99Ms
+                | Metric::PeakRssMb
+                | Metric::CpuSecondsPerGb
+                | Metric::LagMbP50
+                | Metric::LagMbP99
+                | Metric::LagMbMax
+                | Metric::RecoveryPointP50S
+                | Metric::RecoveryPointP99S
+                | Metric::RecoveryPointMaxS
+                | Metric::RebalancePauseMaxS
+                | Metric::LostRecords
+                | Metric::DuplicatedRecords
+        )
     }
 
     /// Phases that must run for the metric to be measured at all; a target on a
@@ -119,6 +174,14 @@ impl Metric {
             Metric::RawProduceMbS => &[Phase::RawProduce],
             Metric::RawPutMbS => &[Phase::RawPut],
             Metric::EfficiencyStorage => &[Phase::Backup, Phase::RawPut],
+            Metric::LagMbP50
+            | Metric::LagMbP99
+            | Metric::LagMbMax
+            | Metric::RecoveryPointP50S
+            | Metric::RecoveryPointP99S
+            | Metric::RecoveryPointMaxS
+            | Metric::RebalancePauseMaxS => &[Phase::Continuous],
+            Metric::LostRecords | Metric::DuplicatedRecords => &[Phase::ExactlyOnce],
         }
     }
 

@@ -9,6 +9,7 @@
 //! The file format is documented in `scenarios/README.md`.
 
 pub mod cli;
+mod continuous;
 mod display;
 pub mod engine_config;
 mod error;
@@ -24,6 +25,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use continuous::{ContinuousPlan, InstanceAction, Step};
 pub use error::{ErrorKind, Result, ScenarioError};
 pub use file::Scalar;
 pub use matrix::{COMPRESSION_KEY, COMPRESSION_LEVEL_KEY, SEGMENT_KEY};

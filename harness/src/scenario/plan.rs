@@ -80,11 +80,18 @@ pub enum Phase {
     Restore,
     /// Compare restored records with the produced ones.
     Verify,
+    /// The load generator produces at a fixed rate while `kbackup backup --continuous`
+    /// instances (the `continuous:` schedule) follow the topic; sampled from their metrics.
+    /// Creates the topic and the backup, like `produce` and `backup` together.
+    Continuous,
+    /// The harness's own check: its consumer reads the source and the restored topic and
+    /// counts, per partition, records lost and records duplicated.
+    ExactlyOnce,
 }
 
 impl Phase {
     /// All phases, in their natural order.
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 9] = [
         Phase::Produce,
         Phase::RawConsume,
         Phase::Backup,
@@ -92,6 +99,8 @@ impl Phase {
         Phase::RawProduce,
         Phase::Restore,
         Phase::Verify,
+        Phase::Continuous,
+        Phase::ExactlyOnce,
     ];
 
     /// The name used in scenario files.
@@ -104,6 +113,8 @@ impl Phase {
             Phase::RawProduce => "raw-produce",
             Phase::Restore => "restore",
             Phase::Verify => "verify",
+            Phase::Continuous => "continuous",
+            Phase::ExactlyOnce => "exactly-once",
         }
     }
 
@@ -111,16 +122,30 @@ impl Phase {
     pub fn prerequisites(self) -> &'static [Phase] {
         match self {
             // raw-put uploads as much as the backup stored, or the produced volume without one.
-            Phase::Produce | Phase::RawProduce | Phase::RawPut => &[],
+            Phase::Produce | Phase::RawProduce | Phase::RawPut | Phase::Continuous => &[],
             Phase::RawConsume | Phase::Backup => &[Phase::Produce],
             Phase::Restore => &[Phase::Backup],
-            Phase::Verify => &[Phase::Restore],
+            Phase::Verify | Phase::ExactlyOnce => &[Phase::Restore],
         }
+    }
+
+    /// The phases whose work this one does as well: `continuous` fills the topic and backs
+    /// it up, so `restore` (which needs `backup`) may follow it.
+    pub fn provides(self) -> &'static [Phase] {
+        match self {
+            Phase::Continuous => &[Phase::Produce, Phase::Backup],
+            _ => &[],
+        }
+    }
+
+    /// Whether `phase` ran in `phases`, itself or through a phase that [`provides`](Self::provides) it.
+    pub fn covered_by(self, phases: &[Phase]) -> bool {
+        phases.iter().any(|p| *p == self || p.provides().contains(&self))
     }
 
     /// Whether the `kbackup` binary runs (and is sampled) in this phase.
     pub fn is_engine(self) -> bool {
-        matches!(self, Phase::Backup | Phase::Restore)
+        matches!(self, Phase::Backup | Phase::Restore | Phase::Continuous)
     }
 }
 
@@ -408,6 +433,9 @@ pub struct ScenarioPlan {
     pub points: Vec<PlanPoint>,
     /// Regression gates for the compare feature.
     pub gate: Vec<GateRule>,
+    /// How the `continuous` phase runs its instances (`None` without that phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous: Option<super::continuous::ContinuousPlan>,
     /// Problems that do not stop a run but weaken its results.
     pub warnings: Vec<Warning>,
 }

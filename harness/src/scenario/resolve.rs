@@ -8,6 +8,7 @@ use super::file::{OneOrMany, OrderedMap, RawProfile, RawTarget, RawVolume, RawWo
 use super::matrix::{self, Axis};
 use super::metric::{GateRule, Metric, Target};
 use super::network::PartialNetwork;
+use super::continuous::ContinuousPlan;
 use super::plan::*;
 use super::units::{Rate, format_bytes, format_secs};
 use super::values::{self, KEY_MODES, MAX_HEADERS, MAX_PARTITIONS, PAYLOADS};
@@ -99,7 +100,12 @@ fn phases(raw: Option<&[String]>) -> Result<Vec<Phase>> {
         if out.contains(&phase) {
             return Err(ErrorKind::conflict(&path, format!("'{phase}' is listed twice")));
         }
-        if let Some(missing) = phase.prerequisites().iter().find(|p| !out.contains(p)) {
+        let overlap = |a: Phase, b: Phase| a.provides().contains(&b) || b.provides().contains(&a);
+        if let Some(other) = out.iter().find(|p| overlap(**p, phase)) {
+            let problem = format!("'{phase}' and '{other}' both create the topic or the backup; list one of them");
+            return Err(ErrorKind::conflict(&path, problem));
+        }
+        if let Some(missing) = phase.prerequisites().iter().find(|p| !p.covered_by(&out)) {
             let problem = format!("'{phase}' needs '{missing}' earlier in the list");
             return Err(ErrorKind::conflict(&path, problem));
         }
@@ -198,7 +204,7 @@ fn targets(raw: &OrderedMap<RawTarget>, axes: &[Axis], phases: &[Phase]) -> Resu
         })?;
         let target = Target::parse(metric, &spec.expr).map_err(|hint| ErrorKind::invalid(&path, &spec.expr, hint))?;
         let missing: Vec<&str> =
-            (metric.required_phases().iter()).filter(|p| !phases.contains(p)).map(|p| p.as_str()).collect();
+            (metric.required_phases().iter()).filter(|p| !p.covered_by(phases)).map(|p| p.as_str()).collect();
         if !missing.is_empty() {
             let problem = format!("needs phase(s) {} to be measured; add them to `phases`", missing.join(", "));
             return Err(ErrorKind::conflict(&path, problem));
@@ -305,6 +311,7 @@ pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<Sc
     let (volume, rate) = volume(file, profile, raw_profile)?;
     let targets = targets(&file.targets, &axes, &phases)?;
     let gate = gate(&file.gate)?;
+    let continuous = continuous(file, &phases, &volume, rate)?;
     let seed = file.workload.seed.unwrap_or(DEFAULT_SEED);
     let common = Common { base, engine, network, volume, rate, seed, targets };
     let points = (matrix::combinations(&axes).iter().enumerate())
@@ -321,5 +328,27 @@ pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<Sc
         warnings: profile_warnings(profile, &points),
         points,
         gate,
+        continuous,
     })
+}
+
+/// The `continuous:` block, resolved for the profile's load: only with the `continuous`
+/// phase, which needs a load that lasts a set time at a set rate (a backup that keeps pace
+/// with producers is measured against a known pace).
+fn continuous(file: &ScenarioFile, phases: &[Phase], volume: &Volume, rate: Option<Rate>) -> Result<Option<ContinuousPlan>> {
+    if !phases.contains(&Phase::Continuous) {
+        return match file.continuous {
+            Some(_) => Err(ErrorKind::conflict("continuous", "only used by the `continuous` phase; add it to `phases`")),
+            None => Ok(None),
+        };
+    }
+    let Volume::DurationSecs(load_secs) = volume else {
+        let expected = "`duration:` (under `workload:` or the profile): the continuous phase produces for a set time";
+        return Err(ErrorKind::invalid("workload", volume, expected));
+    };
+    if rate.is_none() {
+        let expected = "`rate:` (e.g. 20MB/s): the continuous phase produces at a fixed rate";
+        return Err(ErrorKind::missing("workload.rate", expected));
+    }
+    super::continuous::resolve(file.continuous.as_ref(), *load_secs).map(Some)
 }

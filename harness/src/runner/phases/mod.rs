@@ -7,6 +7,8 @@
 //! (`Phase::as_str`, `Phase::prerequisites`, `cleanup::Leftovers::of`). A phase that runs
 //! over the simulated WAN link is also listed in `network::pays_network`.
 
+mod continuous;
+mod exactly_once;
 mod produce;
 mod raw_consume;
 mod raw_produce;
@@ -36,6 +38,8 @@ pub struct RepeatContext<'a> {
     pub runtime: &'a tokio::runtime::Runtime,
     /// Progress prefix, e.g. `[default 1/3]`.
     pub prefix: &'a str,
+    /// How the `continuous` phase runs its instances (the plan's `continuous:`).
+    pub continuous: Option<&'a crate::scenario::ContinuousPlan>,
 }
 
 impl RepeatContext<'_> {
@@ -88,6 +92,8 @@ fn runner_for(phase: Phase) -> &'static dyn PhaseRunner {
         Phase::RawProduce => &raw_produce::RawProduceRunner,
         Phase::Restore => &transfer::RestoreRunner,
         Phase::Verify => &verify::VerifyRunner,
+        Phase::Continuous => &continuous::ContinuousRunner,
+        Phase::ExactlyOnce => &exactly_once::ExactlyOnceRunner,
     }
 }
 
@@ -155,6 +161,7 @@ mod tests {
             scratch_topic: "t-rawp",
             runtime: &runtime,
             prefix: "[t 1/1]",
+            continuous: None,
         };
         let produced = Throughput { records: 10, bytes: 1000, secs: 1.0, mb_s: 0.001 };
         let state = RepeatState { produced: Some(produced), ..RepeatState::default() };
@@ -166,7 +173,11 @@ mod tests {
                 Phase::Produce => total == Some(64 << 20) && live(counter, &load::LIVE_BYTES),
                 Phase::RawConsume | Phase::RawProduce => total == Some(1000) && live(counter, &load::LIVE_BYTES),
                 Phase::Backup | Phase::Restore => total == Some(1000) && live(counter, &engine::LIVE_BYTES),
-                Phase::RawPut | Phase::Verify => total.is_none() && matches!(counter, Counter::None),
+                Phase::RawPut | Phase::Verify | Phase::ExactlyOnce => {
+                    total.is_none() && matches!(counter, Counter::None)
+                }
+                // No expected bytes: the test workload has no rate or duration.
+                Phase::Continuous => total == Some(64 << 20) && live(counter, &load::LIVE_BYTES),
             };
             assert!(expected, "{phase}: {total:?} {counter:?}");
         }

@@ -2,7 +2,7 @@
 //! failures, produced = backed up = restored, and the record-by-record comparison.
 
 use crate::load::Throughput;
-use crate::report::Verification;
+use crate::report::{ExactlyOnceCheck, Verification};
 use crate::runner::engine::{Comparison, RunSummary};
 
 /// What the phases of one repeat have measured so far.
@@ -16,6 +16,8 @@ pub struct RepeatState {
     pub restore: Option<RunSummary>,
     /// Verify comparison.
     pub comparison: Option<Comparison>,
+    /// The harness's own exactly-once count of the restored topic.
+    pub exactly_once: Option<ExactlyOnceCheck>,
     /// Engine runs that failed; the repeat stops at the first.
     pub failures: Vec<String>,
 }
@@ -45,6 +47,25 @@ impl RepeatState {
         if let (Some(b), Some(r)) = (&self.backup, &self.restore) {
             check("backed up = restored", b.records, r.records, "records");
             check("backed up = restored", b.source_bytes, r.source_bytes, "bytes");
+        }
+        // Several instances (or a crash and a catch-up run) leave no one summary of the backup.
+        if let (Some(p), None, Some(r)) = (&self.produced, &self.backup, &self.restore) {
+            check("produced = restored", p.records, r.records, "records");
+            check("produced = restored", p.bytes, r.source_bytes, "bytes");
+        }
+        if let Some(e) = &self.exactly_once {
+            if e.passed() && e.source_records == e.restored_records {
+                checks.push(format!(
+                    "exactly once (harness's own count): {} source records each restored once, in order, {} partitions",
+                    e.source_records, e.partitions
+                ));
+            } else {
+                problems.push(format!(
+                    "exactly once (harness's own count): {} lost, {} duplicated, reordered partitions {:?} ({} source \
+                     vs {} restored records)",
+                    e.lost, e.duplicated, e.reordered_partitions, e.source_records, e.restored_records
+                ));
+            }
         }
         if let Some(c) = &self.comparison {
             let live: u64 = c.partitions.iter().map(|p| p.live_records).sum();
