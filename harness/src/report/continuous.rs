@@ -203,7 +203,8 @@ impl ContinuousObserved {
         let mut out = Vec::new();
         for (i, event) in starts.iter().enumerate() {
             let end = starts.get(i + 1).map_or(f64::INFINITY, |next| next.t_secs);
-            let window: Vec<&Tick> = (self.ticks.iter()).filter(|t| t.t_secs >= event.t_secs && t.t_secs < end).collect();
+            let window: Vec<&Tick> =
+                (self.ticks.iter()).filter(|t| t.t_secs >= event.t_secs && t.t_secs < end).collect();
             out.push(Rebalance {
                 event: **event,
                 pause_secs: longest_pause(&window),

@@ -36,7 +36,9 @@ impl Leftovers {
                 // probe-storage deletes its own objects.
                 Phase::RawConsume | Phase::Backup | Phase::RawPut | Phase::Verify | Phase::ExactlyOnce => continue,
             };
-            topics.push(topic.to_owned());
+            if !topics.iter().any(|t| t == topic) {
+                topics.push(topic.to_owned());
+            }
         }
         Leftovers { topics, backup: Phase::Backup.covered_by(started) }
     }

@@ -50,9 +50,8 @@ pub fn parse_group_line(line: &str) -> Option<GroupChange> {
         let start = line.find(" partitions=[")? + " partitions=[".len();
         let list = &line[start..start + line[start..].find(']')?];
         // `("t", 1), ("t", 2)`: the number before each `)`.
-        let partitions = (list.split(')'))
-            .filter_map(|item| item.rsplit(',').next().and_then(|n| n.trim().parse().ok()))
-            .collect();
+        let partitions =
+            (list.split(')')).filter_map(|item| item.rsplit(',').next().and_then(|n| n.trim().parse().ok())).collect();
         return Some(GroupChange::Revoked(partitions));
     }
     None
@@ -104,7 +103,10 @@ mod tests {
         assert_eq!(parse_group_line(REVOKED), Some(GroupChange::Revoked(vec![1, 10])));
         let coloured = "\u{1b}[32m INFO\u{1b}[0m assigned by the group: x \u{1b}[3mpartition\u{1b}[0m=4 start=0";
         assert_eq!(parse_group_line(coloured), Some(GroupChange::Assigned(4)));
-        assert_eq!(parse_group_line("revoked by the group: partitions=[] lost=true"), Some(GroupChange::Revoked(vec![])));
+        assert_eq!(
+            parse_group_line("revoked by the group: partitions=[] lost=true"),
+            Some(GroupChange::Revoked(vec![]))
+        );
         assert_eq!(parse_group_line("INFO something else partition=3"), None);
 
         let held = Holdings::default();

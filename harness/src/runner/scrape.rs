@@ -169,10 +169,12 @@ pub fn fetch(addr: SocketAddr, timeout: Duration) -> Result<String> {
     let mut response = Vec::new();
     stream.read_to_end(&mut response).with_context(|| format!("reading http://{addr}/metrics"))?;
     let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").with_context(|| format!("http://{addr}/metrics: no HTTP response"))?;
+    let (head, body) =
+        text.split_once("\r\n\r\n").with_context(|| format!("http://{addr}/metrics: no HTTP response"))?;
     let status = head.lines().next().unwrap_or_default();
     anyhow::ensure!(status.split_whitespace().nth(1) == Some("200"), "http://{addr}/metrics answered '{status}'");
-    let chunked = head.lines().any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"));
+    let chunked =
+        head.lines().any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"));
     Ok(if chunked { dechunk(body) } else { body.to_owned() })
 }
 

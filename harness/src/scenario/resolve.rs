@@ -3,12 +3,12 @@
 //! Checks run in a fixed order (name, matrix, workload, engine, network, phases, profile,
 //! targets, gate), and the first failure is reported with its key path.
 
+use super::continuous::ContinuousPlan;
 use super::error::ErrorKind;
 use super::file::{OneOrMany, OrderedMap, RawProfile, RawTarget, RawVolume, RawWorkload, Scalar, ScenarioFile};
 use super::matrix::{self, Axis};
 use super::metric::{GateRule, Metric, Target};
 use super::network::PartialNetwork;
-use super::continuous::ContinuousPlan;
 use super::plan::*;
 use super::units::{Rate, format_bytes, format_secs};
 use super::values::{self, KEY_MODES, MAX_HEADERS, MAX_PARTITIONS, PAYLOADS};
@@ -335,10 +335,17 @@ pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<Sc
 /// The `continuous:` block, resolved for the profile's load: only with the `continuous`
 /// phase, which needs a load that lasts a set time at a set rate (a backup that keeps pace
 /// with producers is measured against a known pace).
-fn continuous(file: &ScenarioFile, phases: &[Phase], volume: &Volume, rate: Option<Rate>) -> Result<Option<ContinuousPlan>> {
+fn continuous(
+    file: &ScenarioFile,
+    phases: &[Phase],
+    volume: &Volume,
+    rate: Option<Rate>,
+) -> Result<Option<ContinuousPlan>> {
     if !phases.contains(&Phase::Continuous) {
         return match file.continuous {
-            Some(_) => Err(ErrorKind::conflict("continuous", "only used by the `continuous` phase; add it to `phases`")),
+            Some(_) => {
+                Err(ErrorKind::conflict("continuous", "only used by the `continuous` phase; add it to `phases`"))
+            }
             None => Ok(None),
         };
     }

@@ -301,6 +301,8 @@ fn every_shipped_scenario_parses_for_every_profile() {
     let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
     for expected in
         ["quick", "max-throughput-per-partition", "partition-scaling", "large-messages", "restore-speed", "compression"]
+            .into_iter()
+            .chain(["continuous", "scale-out"])
     {
         assert!(names.contains(&expected), "missing {expected}: {names:?}");
     }
@@ -396,4 +398,97 @@ fn network_errors_name_the_key() {
     assert!(e.contains("matrix: unknown key 'network.loss' (expected one of network.rtt"), "{e}");
     let e = err(&with("matrix:\n  network.rtt: [20ms, 1h]\n"));
     assert!(e.contains("matrix.network.rtt[1]: invalid value '1h'"), "{e}");
+}
+
+const CONTINUOUS: &str = "\
+name: c
+description: Continuous.
+workload:
+  partitions: 12
+  message_size: 1KiB
+  payload: json
+  duration: 60s
+  rate: 3MB/s
+phases: [continuous, restore, verify, exactly-once]
+";
+
+#[test]
+fn continuous_schedule_resolves_percentages_of_the_load() {
+    let text = format!(
+        "{CONTINUOUS}continuous:\n  schedule:\n    - {{at: 0s, action: start}}\n    - {{at: 25%, action: start}}\n    \
+         - {{at: 30s, action: start}}\n    - {{at: 75%, action: kill}}\n  kill_watch: 20s\n\
+         targets:\n  recovery_point_p99_s: \"<= 15\"\n  lost_records: \"<= 0\"\n  checkpoint_p99_ms: \"< 100\"\n"
+    );
+    let resolved = plan(&text);
+    let c = resolved.continuous.as_ref().unwrap();
+    let steps: Vec<(f64, InstanceAction)> = c.steps.iter().map(|s| (s.at_secs, s.action)).collect();
+    assert_eq!(
+        steps,
+        [
+            (0.0, InstanceAction::Start),
+            (15.0, InstanceAction::Start),
+            (30.0, InstanceAction::Start),
+            (45.0, InstanceAction::Kill)
+        ]
+    );
+    assert_eq!((c.max_instances(), c.kill_watch_secs, c.sample_interval_secs), (3, 20.0, 1.0));
+    assert_eq!(c.describe(), "start at 0s, start at 15s, start at 30s, kill at 45s");
+    // Without `continuous:`, one instance from the start.
+    let single = plan(CONTINUOUS).continuous.unwrap();
+    assert_eq!(single.steps, vec![Step { at_secs: 0.0, action: InstanceAction::Start }]);
+}
+
+#[test]
+fn continuous_errors_name_the_key_and_the_rule() {
+    let schedule = |steps: &str| format!("{CONTINUOUS}continuous:\n  schedule:\n{steps}");
+    let e = err(&schedule("    - {at: 5s, action: start}\n"));
+    assert!(e.contains("continuous.schedule[0]") && e.contains("at: 0s, action: start"), "{e}");
+    let e = err(&schedule("    - {at: 0s, action: start}\n    - {at: 10s, action: kill}\n"));
+    assert!(e.contains("continuous.schedule[1]") && e.contains("no instance running"), "{e}");
+    let e = err(&schedule("    - {at: 0s, action: start}\n    - {at: 60s, action: start}\n"));
+    assert!(e.contains("schedule[1].at") && e.contains("not before the load ends"), "{e}");
+    let e = err(&schedule("    - {at: 0s, action: start}\n    - {at: 20s, action: restart}\n"));
+    assert!(e.contains("schedule[1].action") && e.contains("start, stop, kill"), "{e}");
+    let e = err(&schedule(
+        "    - {at: 0s, action: start}\n    - {at: 20s, action: start}\n    - {at: 10s, action: stop}\n",
+    ));
+    assert!(e.contains("time order"), "{e}");
+    let e = err(&CONTINUOUS.replace("  rate: 3MB/s\n", ""));
+    assert!(e.contains("workload.rate") && e.contains("fixed rate"), "{e}");
+    let e = err(&CONTINUOUS.replace("duration: 60s", "volume: 64MiB"));
+    assert!(e.contains("duration"), "{e}");
+    let e = err(&CONTINUOUS.replace("[continuous, restore", "[produce, continuous, restore"));
+    assert!(e.contains("both create the topic"), "{e}");
+    let e = err(&with("continuous:\n  kill_watch: 5s\n"));
+    assert!(e.contains("continuous") && e.contains("add it to `phases`"), "{e}");
+    let e = err(&with("phases: [produce, backup, restore, exactly-once]\ntargets:\n  lag_mb_p99: \"< 5\"\n"));
+    assert!(e.contains("targets.lag_mb_p99") && e.contains("continuous"), "{e}");
+}
+
+#[test]
+fn shipped_continuous_scenarios_check_what_the_issue_asks() {
+    for name in ["continuous", "scale-out"] {
+        let scenario = load(&shipped_dir().join(format!("{name}.yaml"))).unwrap();
+        for profile in Profile::ALL {
+            let plan = scenario.plan(profile).unwrap();
+            let point = &plan.points[0];
+            let targets: Vec<Metric> = point.targets.iter().map(|t| t.metric).collect();
+            for metric in [Metric::RecoveryPointP99S, Metric::LostRecords, Metric::DuplicatedRecords] {
+                assert!(targets.contains(&metric), "{name} {profile}: no target on {metric}");
+            }
+            // Recovery point p99 ≤ segment_max_age + 5 s.
+            let age = engine_config::resolve(&point.engine).unwrap().backup.segment_max_age.as_secs_f64();
+            let rp = point.targets.iter().find(|t| t.metric == Metric::RecoveryPointP99S).unwrap();
+            assert_eq!(rp.threshold, age + 5.0, "{name} {profile}");
+            assert!(plan.phases.contains(&Phase::ExactlyOnce) && plan.phases.contains(&Phase::Verify));
+            if profile == Profile::Quick {
+                assert!(point.workload.expected_secs().unwrap() <= 60.0, "{name}: quick runs by hand");
+            }
+        }
+    }
+    let scale = load(&shipped_dir().join("scale-out.yaml")).unwrap().plan(Profile::Standard).unwrap();
+    assert_eq!(scale.points[0].workload.partitions, 12);
+    let c = scale.continuous.unwrap();
+    assert_eq!(c.max_instances(), 3);
+    assert_eq!(c.steps.last().map(|s| s.action), Some(InstanceAction::Kill));
 }

@@ -127,7 +127,9 @@ pub fn run(
     Ok(session.finish(produced, secs))
 }
 
-fn join_producer(handle: std::thread::JoinHandle<Result<Throughput, rdkafka::error::KafkaError>>) -> Result<Throughput> {
+fn join_producer(
+    handle: std::thread::JoinHandle<Result<Throughput, rdkafka::error::KafkaError>>,
+) -> Result<Throughput> {
     let result = handle.join().map_err(|_| anyhow::anyhow!("the load generator panicked"))?;
     result.context("producing the load")
 }

@@ -171,7 +171,14 @@ impl<'a> Session<'a> {
         }
         let complete = self.newest_checkpoint.len() >= usize::try_from(self.partitions).unwrap_or(usize::MAX);
         let floor = complete.then(|| self.newest_checkpoint.values().copied().fold(f64::INFINITY, f64::min));
-        let tick = Tick { t_secs: t, producing, produced_bytes, checkpoint_floor_unix: floor, wall_unix: now_unix(), instances };
+        let tick = Tick {
+            t_secs: t,
+            producing,
+            produced_bytes,
+            checkpoint_floor_unix: floor,
+            wall_unix: now_unix(),
+            instances,
+        };
         let load_secs = if producing { f64::INFINITY } else { self.observed.load_secs };
         let rp = recovery_point(&tick, self.observed.load_start_unix, load_secs);
         for &f in &self.watched {
@@ -280,8 +287,14 @@ impl<'a> Session<'a> {
         let run = engine::run_kbackup(self.job, &self.config, "catch-up", &["backup"])?;
         let survivors = self.instances.iter().filter(|i| i.ended.as_ref().is_some_and(|e| !e.killed)).count();
         if run.code != Some(0) {
-            let problem = format!("catch-up kbackup backup failed ({}); log {}:\n{}", run.exit(), run.log.display(), run.log_tail());
-            self.observed.recovery = Some(format!("stopped the {survivors} surviving instance(s); the catch-up backup failed"));
+            let problem = format!(
+                "catch-up kbackup backup failed ({}); log {}:\n{}",
+                run.exit(),
+                run.log.display(),
+                run.log_tail()
+            );
+            self.observed.recovery =
+                Some(format!("stopped the {survivors} surviving instance(s); the catch-up backup failed"));
             self.failures.push(problem);
             return Ok(());
         }
@@ -300,8 +313,12 @@ impl<'a> Session<'a> {
 
     /// The phase's outcome.
     pub(super) fn finish(mut self, produced: Option<crate::load::Throughput>, secs: f64) -> Outcome {
-        let last: Vec<&[(f64, f64)]> =
-            self.instances.iter().filter_map(|i| i.last_scrape.as_ref()).map(|s| s.checkpoint_buckets.as_slice()).collect();
+        let last: Vec<&[(f64, f64)]> = self
+            .instances
+            .iter()
+            .filter_map(|i| i.last_scrape.as_ref())
+            .map(|s| s.checkpoint_buckets.as_slice())
+            .collect();
         self.observed.checkpoint_buckets = scrape::merge_buckets(&last);
         self.observed.checkpoint_count =
             self.instances.iter().filter_map(|i| i.last_scrape.as_ref()).map(|s| s.checkpoint_count).sum();

@@ -22,8 +22,7 @@ impl PhaseRunner for ContinuousRunner {
         let plan = ctx.continuous.context("the continuous phase runs without a `continuous:` plan")?;
         let engine_plan = engine_config::resolve(ctx.job.overrides).context("resolving the engine overrides")?;
         let age = engine_plan.backup.segment_max_age.as_secs_f64();
-        let outcome =
-            continuous::run(&ctx.job, ctx.runtime, load_params(ctx.point)?, plan, ctx.partitions()?, age)?;
+        let outcome = continuous::run(&ctx.job, ctx.runtime, load_params(ctx.point)?, plan, ctx.partitions()?, age)?;
         state.produced = outcome.produced;
         state.backup = outcome.summary;
         state.failures.extend(outcome.failures);

@@ -28,7 +28,8 @@ impl PhaseRunner for ExactlyOnceRunner {
         let restored = read(job.restored_topic)?;
         let check = compare(&source, &restored);
         let bytes = state.restore.as_ref().map_or(0, |r| r.source_bytes);
-        let result = PhaseResult::new(Phase::ExactlyOnce, bytes, check.restored_records, started.elapsed().as_secs_f64());
+        let result =
+            PhaseResult::new(Phase::ExactlyOnce, bytes, check.restored_records, started.elapsed().as_secs_f64());
         let note = format!(" ({} lost, {} duplicated)", check.lost, check.duplicated);
         state.exactly_once = Some(check.clone());
         let mut result = result;
