@@ -17,6 +17,7 @@
 use crate::scenario::InstanceAction;
 use crate::stats;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the continuous phase observed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -47,6 +48,34 @@ pub struct ContinuousObserved {
     pub drained_after_secs: Option<f64>,
     /// What the harness did after a fault the group did not survive, as an operator would.
     pub recovery: Option<String>,
+    /// Every assignment and release of a partition, from the instances' logs (a kill releases
+    /// what the instance held), in time order.
+    #[serde(default)]
+    pub ownership: Vec<OwnershipChange>,
+}
+
+/// One partition changing hands, from an instance's log.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OwnershipChange {
+    /// Seconds since the load started (negative: before it).
+    pub t_secs: f64,
+    /// The instance.
+    pub instance: u32,
+    /// The partition.
+    pub partition: i32,
+    /// Assigned (true) or released (false).
+    pub held: bool,
+}
+
+/// A time a partition that had an owner had none.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gap {
+    /// The partition.
+    pub partition: i32,
+    /// When its last owner released it, s after the load start.
+    pub from_secs: f64,
+    /// When the next owner got it; `None`: never while observed.
+    pub to_secs: Option<f64>,
 }
 
 /// One metrics sample of every running instance.
@@ -205,22 +234,55 @@ impl ContinuousObserved {
             let end = starts.get(i + 1).map_or(f64::INFINITY, |next| next.t_secs);
             let window: Vec<&Tick> =
                 (self.ticks.iter()).filter(|t| t.t_secs >= event.t_secs && t.t_secs < end).collect();
+            let gaps: Vec<Gap> = (self.ownerless_gaps().into_iter())
+                .filter(|g| g.from_secs >= event.t_secs && g.from_secs < end.min(self.observed_until()))
+                .collect();
+            let stall = |g: &Gap| g.to_secs.unwrap_or(self.observed_until()) - g.from_secs;
             out.push(Rebalance {
                 event: **event,
                 pause_secs: longest_pause(&window),
                 settled_after_secs: last_change(&window, event.t_secs),
+                partition_stall_secs: gaps.iter().map(stall).fold(0.0, f64::max),
+                never_taken: gaps.iter().filter(|g| g.to_secs.is_none()).map(|g| g.partition).collect(),
                 owners: owners_at_end(&window),
             });
         }
         out
     }
 
-    /// The largest pause of the graceful changes (start, stop); `None` without one.
-    pub fn graceful_pause_max(&self) -> Option<f64> {
+    /// The longest partition stall of the graceful changes (start, stop); `None` without one.
+    pub fn graceful_stall_max(&self) -> Option<f64> {
         (self.rebalances().iter())
             .filter(|r| r.event.action != InstanceAction::Kill)
-            .filter_map(|r| r.pause_secs)
+            .map(|r| r.partition_stall_secs)
             .max_by(f64::total_cmp)
+    }
+
+    /// The last sample's time: ownership is known up to here.
+    pub fn observed_until(&self) -> f64 {
+        self.ticks.last().map_or(0.0, |t| t.t_secs)
+    }
+
+    /// Every time a partition that had an owner had none, from the ownership changes.
+    pub fn ownerless_gaps(&self) -> Vec<Gap> {
+        let mut changes = self.ownership.clone();
+        changes.sort_by(|a, b| a.t_secs.total_cmp(&b.t_secs));
+        let mut holders: BTreeMap<i32, BTreeSet<u32>> = BTreeMap::new();
+        let mut open: BTreeMap<i32, f64> = BTreeMap::new();
+        let mut gaps = Vec::new();
+        for c in changes {
+            let set = holders.entry(c.partition).or_default();
+            if c.held {
+                set.insert(c.instance);
+                if let Some(from) = open.remove(&c.partition) {
+                    gaps.push(Gap { partition: c.partition, from_secs: from, to_secs: Some(c.t_secs) });
+                }
+            } else if set.remove(&c.instance) && set.is_empty() {
+                open.insert(c.partition, c.t_secs);
+            }
+        }
+        gaps.extend(open.into_iter().map(|(partition, from_secs)| Gap { partition, from_secs, to_secs: None }));
+        gaps
     }
 
     /// Per stage (the load between two membership changes), each instance's partitions at the
@@ -248,6 +310,11 @@ pub struct Rebalance {
     pub pause_secs: Option<f64>,
     /// Seconds from the change to the last change of partition ownership seen after it.
     pub settled_after_secs: Option<f64>,
+    /// Longest time a partition released after the change went without an owner (from the logs'
+    /// times; an owner never seen counts to the end of the observation); 0 when none was.
+    pub partition_stall_secs: f64,
+    /// Partitions released after the change that no instance took while observed.
+    pub never_taken: Vec<i32>,
     /// Partitions per instance at the end of the window.
     pub owners: Vec<(u32, Vec<i32>)>,
 }

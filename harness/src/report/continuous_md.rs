@@ -16,8 +16,11 @@ const DEFINITIONS: &str = "Lag: the sum over partitions of `kafka_backup_lag_byt
     load ran and before any kill; the recovery point once every partition had a checkpoint. Checkpoint latency: \
     `histogram_quantile` over the merged `kafka_backup_checkpoint_latency_seconds` of every instance's last \
     scrape. Steady load: from the first sample with a checkpoint on every partition to the last before the load \
-    ended or a kill. A pause is the longest run of sample intervals without any instance's `records_total` \
-    growing while the load ran, from a change to the next (to one sample interval).";
+    ended or a kill. A partition without owner: from the log line of the instance that released it (or the \
+    kill) to the log line of the instance that was assigned it, per change for the partitions released after it \
+    (one never taken over counts to the last sample). The whole backup paused: the longest run of sample \
+    intervals without any instance's `records_total` growing while the load ran, from a change to the next (to \
+    one sample interval).";
 
 /// Writes the section when a sample has a continuous phase.
 pub(super) fn markdown(out: &mut String, report: &Report) {
@@ -113,15 +116,21 @@ fn changes(out: &mut String, c: &ContinuousObserved) {
         return;
     }
     let _ = writeln!(out, "Membership changes:\n");
-    let _ = writeln!(out, "| t, s | change | backup paused, s | ownership settled after, s | partitions afterwards |");
-    let _ = writeln!(out, "|---:|---|---:|---:|---|");
+    let _ = writeln!(
+        out,
+        "| t, s | change | longest partition without owner, s | never taken over | whole backup paused, s | \
+         ownership settled after, s | partitions afterwards |"
+    );
+    let _ = writeln!(out, "|---:|---|---:|---|---:|---:|---|");
     for r in rebalances {
         let change = format!("{} instance {}", r.event.action, r.event.instance);
         let settled = r.settled_after_secs.map_or_else(|| "no change seen".to_owned(), |s| format!("{s:.1}"));
+        let never = if r.never_taken.is_empty() { "–".to_owned() } else { format!("{:?}", r.never_taken) };
         let _ = writeln!(
             out,
-            "| {:.1} | {change} | {} | {settled} | {} |",
+            "| {:.1} | {change} | {:.2} | {never} | {} | {settled} | {} |",
             r.event.t_secs,
+            r.partition_stall_secs,
             opt_num(r.pause_secs),
             partitions(&r.owners)
         );

@@ -1,10 +1,16 @@
 //! Tests of the continuous phase's figures and its report section, on observations built by hand.
 
-use super::continuous::{ContinuousObserved, Event, Fault, InstanceRun, InstanceTick, Tick, histogram_quantile};
+use super::continuous::{
+    ContinuousObserved, Event, Fault, Gap, InstanceRun, InstanceTick, OwnershipChange, Tick, histogram_quantile,
+};
 use super::{ExactlyOnceCheck, PhaseResult, Sample, sample_metrics};
 use crate::scenario::{InstanceAction, Metric, Phase};
 
 const START: f64 = 1_764_666_000.0;
+
+fn own(t_secs: f64, instance: u32, partition: i32, held: bool) -> OwnershipChange {
+    OwnershipChange { t_secs, instance, partition, held }
+}
 
 fn instance(id: u32, records: f64, partitions: &[i32]) -> InstanceTick {
     InstanceTick {
@@ -74,6 +80,13 @@ fn observed() -> ContinuousObserved {
         checkpoint_count: 100.0,
         drained_after_secs: None,
         recovery: Some("stopped the 1 surviving instance(s); catch-up".into()),
+        ownership: vec![
+            own(-1.0, 1, 0, true),
+            own(-1.0, 1, 1, true),
+            own(10.2, 1, 1, false),
+            own(10.7, 2, 1, true),
+            own(16.0, 2, 1, false),
+        ],
     }
 }
 
@@ -120,7 +133,12 @@ fn pauses_settling_and_stages_per_change() {
     assert_eq!(r[0].pause_secs, Some(3.0), "no progress from 10 to 13 s");
     assert_eq!(r[0].settled_after_secs, Some(1.0));
     assert_eq!(r[0].owners, vec![(1, vec![0]), (2, vec![1])]);
-    assert_eq!(c.graceful_pause_max(), Some(3.0), "kills are reported on their own");
+    assert!((r[0].partition_stall_secs - 0.5).abs() < 1e-9, "partition 1 moved in 0.5 s");
+    assert!(r[0].never_taken.is_empty());
+    assert_eq!((r[1].partition_stall_secs, r[1].never_taken.clone()), (6.0, vec![1]), "to the last sample");
+    assert!((c.graceful_stall_max().unwrap() - 0.5).abs() < 1e-9, "kills are reported on their own");
+    let gaps = c.ownerless_gaps();
+    assert_eq!(gaps[1], Gap { partition: 1, from_secs: 16.0, to_secs: None });
     let stages = c.stages();
     assert_eq!(
         stages.iter().map(|s| (s.from_secs, s.to_secs)).collect::<Vec<_>>(),
@@ -156,9 +174,34 @@ fn samples_yield_the_continuous_metrics_and_the_counts() {
     let get = |m: Metric| metrics.iter().find(|(x, _)| *x == m).map(|(_, v)| *v);
     assert_eq!(get(Metric::LagMbMax), Some(2.0));
     assert_eq!(get(Metric::RecoveryPointMaxS), Some(3.0));
-    assert_eq!(get(Metric::RebalancePauseMaxS), Some(3.0));
+    assert!((get(Metric::RebalancePauseMaxS).unwrap() - 0.5).abs() < 1e-9);
     assert_eq!((get(Metric::LostRecords), get(Metric::DuplicatedRecords)), (Some(0.0), Some(1.0)));
     assert!((get(Metric::CheckpointP99Ms).unwrap() - 95.0).abs() < 1e-9, "from the histogram");
     assert!((get(Metric::CpuSecondsPerGb).unwrap() - 100.0).abs() < 1e-6, "under steady load");
     assert_eq!(get(Metric::BackupMbS), Some(0.1));
+}
+
+#[test]
+fn the_section_names_faults_changes_and_the_count() {
+    let mut continuous = PhaseResult::new(Phase::Continuous, 2_000_000, 2000, 20.0);
+    continuous.continuous = Some(Box::new(observed()));
+    let sample = Sample { repeat: 0, phases: vec![continuous], verification: Default::default() };
+    let point = super::PointResult {
+        label: "default".into(),
+        parameters: Vec::new(),
+        samples: vec![sample],
+        stats: Default::default(),
+        targets: Vec::new(),
+        efficiency: Default::default(),
+        passed: false,
+    };
+    let mut text = String::new();
+    let report = super::Report { points: vec![point], ..super::tests::fixture_report() };
+    super::continuous_md::markdown(&mut text, &report);
+    assert!(text.contains("## Continuous backup"), "{text}");
+    assert!(text.contains("| 10.0 | start instance 2 | 0.50 | – | 3.00 |"), "{text}");
+    assert!(text.contains("| 16.0 | kill instance 2 | 6.00 | [1] |"), "{text}");
+    assert!(text.contains("❌ not survived on this broker: instance 2 killed"), "{text}");
+    assert!(text.contains("- Recovery: stopped the 1 surviving instance(s)"), "{text}");
+    assert!(text.contains("not checked (no `exactly-once` phase)"), "{text}");
 }

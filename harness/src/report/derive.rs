@@ -83,7 +83,7 @@ fn continuous_metrics(c: &ContinuousObserved) -> Vec<(Metric, Option<f64>)> {
         (Metric::RecoveryPointP50S, rp50),
         (Metric::RecoveryPointP99S, rp99),
         (Metric::RecoveryPointMaxS, rp_max),
-        (Metric::RebalancePauseMaxS, c.graceful_pause_max()),
+        (Metric::RebalancePauseMaxS, c.graceful_stall_max()),
     ]
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Units are in the field names. MB means 10^6 bytes (as in "MB/s"), never MiB.
 
-pub use super::continuous::{ContinuousObserved, Event, Fault, InstanceRun, InstanceTick, Tick};
+pub use super::continuous::{ContinuousObserved, Event, Fault, InstanceRun, InstanceTick, OwnershipChange, Tick};
 use crate::scenario::{Link, Parameter, Phase, Profile, ScenarioPlan};
 use crate::stats::Summary;
 use crate::warning::Warning;

@@ -26,7 +26,7 @@ struct FixturePoint {
 }
 
 /// The fixture report, built the way the runner builds one: point by point.
-fn fixture_report() -> Report {
+pub(super) fn fixture_report() -> Report {
     let plan = scenario::parse(SCENARIO, "report-scenario.yaml").unwrap().plan(Profile::Standard).unwrap();
     let fixture: Fixture = serde_json::from_str(SAMPLES).unwrap();
     let mut report = Report::new(&plan, fixture.environment, fixture.started_at);

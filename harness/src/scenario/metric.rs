@@ -52,7 +52,8 @@ pub enum Metric {
     RecoveryPointP99S,
     /// Continuous backup: largest recovery point, s.
     RecoveryPointMaxS,
-    /// Longest stall of backup progress after a graceful membership change (start, stop), s.
+    /// Longest time a partition went without an owner after a graceful membership change
+    /// (start, stop), s.
     RebalancePauseMaxS,
     /// Produced records missing from the restored topic (the harness's own count).
     LostRecords,

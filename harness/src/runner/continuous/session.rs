@@ -4,8 +4,11 @@
 
 use super::Outcome;
 use super::fleet::Instance;
-use crate::report::{ContinuousObserved, EngineMetrics, Event, Fault, Tick, continuous::recovery_point};
+use crate::report::{
+    ContinuousObserved, EngineMetrics, Event, Fault, OwnershipChange, Tick, continuous::recovery_point,
+};
 use crate::runner::engine::{self, EngineJob, RunSummary};
+use crate::runner::group_log::GroupChange;
 use crate::runner::scrape;
 use crate::scenario::{ContinuousPlan, InstanceAction};
 use anyhow::Result;
@@ -323,6 +326,7 @@ impl<'a> Session<'a> {
         self.observed.checkpoint_count =
             self.instances.iter().filter_map(|i| i.last_scrape.as_ref()).map(|s| s.checkpoint_count).sum();
         self.observed.instances = self.instances.iter().map(Instance::record).collect();
+        self.observed.ownership = self.ownership();
         let clean = self.instances.len() == 1 && self.observed.faults.is_empty();
         let summary = clean
             .then(|| self.instances[0].ended.as_ref())
@@ -337,6 +341,44 @@ impl<'a> Session<'a> {
         let bytes = summary.as_ref().map_or(read(|s| s.bytes_total) + catch_bytes, |s| s.source_bytes);
         let engine = merged_metrics(&self.instances, summary.as_ref());
         Outcome { observed: self.observed, produced, summary, failures: self.failures, engine, records, bytes, secs }
+    }
+}
+
+impl Session<'_> {
+    /// Every assignment and release from the instances' logs, and a kill's release of what the
+    /// instance held, in time order.
+    fn ownership(&self) -> Vec<OwnershipChange> {
+        let start = self.observed.load_start_unix;
+        let mut out: Vec<OwnershipChange> = Vec::new();
+        for instance in &self.instances {
+            for (at, change) in instance.holdings.history() {
+                let (partitions, held) = change_partitions(&change);
+                out.extend(partitions.into_iter().map(|partition| OwnershipChange {
+                    t_secs: at - start,
+                    instance: instance.id,
+                    partition,
+                    held,
+                }));
+            }
+        }
+        for fault in &self.observed.faults {
+            out.extend(fault.orphaned.iter().map(|p| OwnershipChange {
+                t_secs: fault.t_secs,
+                instance: fault.instance,
+                partition: *p,
+                held: false,
+            }));
+        }
+        out.sort_by(|a, b| a.t_secs.total_cmp(&b.t_secs));
+        out
+    }
+}
+
+/// The partitions of a change and whether they are now held.
+fn change_partitions(change: &GroupChange) -> (Vec<i32>, bool) {
+    match change {
+        GroupChange::Assigned(p) => (vec![*p], true),
+        GroupChange::Revoked(ps) => (ps.clone(), false),
     }
 }
 
