@@ -244,6 +244,7 @@ impl ContinuousObserved {
                 settled_after_secs: last_change(&window, event.t_secs),
                 partition_stall_secs: gaps.iter().map(stall).fold(0.0, f64::max),
                 never_taken: gaps.iter().filter(|g| g.to_secs.is_none()).map(|g| g.partition).collect(),
+                doubly_held: doubly_held(&window),
                 owners: owners_at_end(&window),
             });
         }
@@ -315,6 +316,8 @@ pub struct Rebalance {
     pub partition_stall_secs: f64,
     /// Partitions released after the change that no instance took while observed.
     pub never_taken: Vec<i32>,
+    /// Partitions two instances held at once in a sample after the change (both read them).
+    pub doubly_held: Vec<i32>,
     /// Partitions per instance at the end of the window.
     pub owners: Vec<(u32, Vec<i32>)>,
 }
@@ -377,6 +380,19 @@ fn ownership(tick: &Tick) -> Vec<(u32, Vec<i32>)> {
 /// Seconds from `from` to the last sample whose ownership differs from the one before it.
 fn last_change(window: &[&Tick], from: f64) -> Option<f64> {
     (window.windows(2)).filter(|p| ownership(p[0]) != ownership(p[1])).map(|p| p[1].t_secs - from).last()
+}
+
+fn doubly_held(window: &[&Tick]) -> Vec<i32> {
+    let mut out = BTreeSet::new();
+    for tick in window {
+        let mut seen = BTreeSet::new();
+        for p in tick.instances.iter().flat_map(|i| i.partitions.iter()) {
+            if !seen.insert(*p) {
+                out.insert(*p);
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 fn owners_at_end(window: &[&Tick]) -> Vec<(u32, Vec<i32>)> {

@@ -118,17 +118,18 @@ fn changes(out: &mut String, c: &ContinuousObserved) {
     let _ = writeln!(out, "Membership changes:\n");
     let _ = writeln!(
         out,
-        "| t, s | change | longest partition without owner, s | never taken over | whole backup paused, s | \
-         ownership settled after, s | partitions afterwards |"
+        "| t, s | change | longest partition without owner, s | never taken over | held by two at once | whole \
+         backup paused, s | ownership settled after, s | partitions afterwards |"
     );
-    let _ = writeln!(out, "|---:|---|---:|---|---:|---:|---|");
+    let _ = writeln!(out, "|---:|---|---:|---|---|---:|---:|---|");
     for r in rebalances {
         let change = format!("{} instance {}", r.event.action, r.event.instance);
         let settled = r.settled_after_secs.map_or_else(|| "no change seen".to_owned(), |s| format!("{s:.1}"));
-        let never = if r.never_taken.is_empty() { "–".to_owned() } else { format!("{:?}", r.never_taken) };
+        let list = |ps: &[i32]| if ps.is_empty() { "–".to_owned() } else { format!("{ps:?}") };
+        let (never, double) = (list(&r.never_taken), list(&r.doubly_held));
         let _ = writeln!(
             out,
-            "| {:.1} | {change} | {:.2} | {never} | {} | {settled} | {} |",
+            "| {:.1} | {change} | {:.2} | {never} | {double} | {} | {settled} | {} |",
             r.event.t_secs,
             r.partition_stall_secs,
             opt_num(r.pause_secs),

@@ -134,7 +134,7 @@ fn pauses_settling_and_stages_per_change() {
     assert_eq!(r[0].settled_after_secs, Some(1.0));
     assert_eq!(r[0].owners, vec![(1, vec![0]), (2, vec![1])]);
     assert!((r[0].partition_stall_secs - 0.5).abs() < 1e-9, "partition 1 moved in 0.5 s");
-    assert!(r[0].never_taken.is_empty());
+    assert!(r[0].never_taken.is_empty() && r[0].doubly_held.is_empty());
     assert_eq!((r[1].partition_stall_secs, r[1].never_taken.clone()), (6.0, vec![1]), "to the last sample");
     assert!((c.graceful_stall_max().unwrap() - 0.5).abs() < 1e-9, "kills are reported on their own");
     let gaps = c.ownerless_gaps();
@@ -199,8 +199,8 @@ fn the_section_names_faults_changes_and_the_count() {
     let report = super::Report { points: vec![point], ..super::tests::fixture_report() };
     super::continuous_md::markdown(&mut text, &report);
     assert!(text.contains("## Continuous backup"), "{text}");
-    assert!(text.contains("| 10.0 | start instance 2 | 0.50 | – | 3.00 |"), "{text}");
-    assert!(text.contains("| 16.0 | kill instance 2 | 6.00 | [1] |"), "{text}");
+    assert!(text.contains("| 10.0 | start instance 2 | 0.50 | – | – | 3.00 |"), "{text}");
+    assert!(text.contains("| 16.0 | kill instance 2 | 6.00 | [1] | – |"), "{text}");
     assert!(text.contains("❌ not survived on this broker: instance 2 killed"), "{text}");
     assert!(text.contains("- Recovery: stopped the 1 surviving instance(s)"), "{text}");
     assert!(text.contains("not checked (no `exactly-once` phase)"), "{text}");

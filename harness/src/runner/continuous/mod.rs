@@ -60,15 +60,37 @@ pub fn run(
         .block_on(load::create_topic(&bootstrap, job.topic, partitions))
         .with_context(|| format!("creating topic '{}'", job.topic))?;
     let mut session = Session::new(job, plan, partitions, segment_max_age_secs)?;
+    match drive(&mut session, &bootstrap, load, plan, partitions) {
+        Ok(produced) => {
+            let secs = session.elapsed();
+            Ok(session.finish(produced, secs))
+        }
+        Err(e) => {
+            // No instance outlives the phase, whatever went wrong.
+            let _ = session.stop_all();
+            Err(e)
+        }
+    }
+}
+
+/// Starts the first instances, runs the load with the schedule and the samples, stops the
+/// instances and catches up after a fault; returns what the load generator produced.
+fn drive(
+    session: &mut Session<'_>,
+    bootstrap: &str,
+    load: LoadParams,
+    plan: &ContinuousPlan,
+    partitions: i32,
+) -> Result<Option<Throughput>> {
     for step in plan.steps.iter().filter(|s| s.at_secs <= 0.0) {
         session.apply(step.action, 0.0)?;
     }
     if let Err(problem) = session.wait_for_partitions(START_TIMEOUT) {
         session.failures.push(problem);
         session.stop_all()?;
-        return Ok(session.finish(None, 0.0));
+        return Ok(None);
     }
-    let topic = job.topic.to_owned();
+    let (bootstrap, topic) = (bootstrap.to_owned(), session.topic().to_owned());
     let base = load::LIVE_BYTES.load(Ordering::Relaxed);
     session.start_load();
     let mut producer = Some(std::thread::spawn(move || {
@@ -123,8 +145,7 @@ pub fn run(
     if session.fault_not_survived() {
         session.catch_up()?;
     }
-    let secs = session.elapsed();
-    Ok(session.finish(produced, secs))
+    Ok(produced)
 }
 
 fn join_producer(

@@ -68,6 +68,11 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// The source topic.
+    pub(super) fn topic(&self) -> &str {
+        self.job.topic
+    }
+
     /// Seconds since the load started.
     pub(super) fn elapsed(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
@@ -196,35 +201,40 @@ impl<'a> Session<'a> {
 
     /// Ends the watch of every kill whose partitions all reached a survivor, or whose watch ran out.
     pub(super) fn watch_faults(&mut self, t: f64) {
-        let everything = usize::try_from(self.partitions).unwrap_or(0);
         let held = self.held();
         let tansu = self.job.services.tansu;
+        let ownerless: Vec<i32> = (0..self.partitions).filter(|p| !held.contains(p)).collect();
         let mut still = Vec::new();
         for &f in &self.watched {
             let fault = &mut self.observed.faults[f];
-            if held.len() == everything {
+            let orphaned: Vec<i32> = fault.orphaned.iter().copied().filter(|p| !held.contains(p)).collect();
+            let before: Vec<i32> = ownerless.iter().copied().filter(|p| !fault.orphaned.contains(p)).collect();
+            let others = if before.is_empty() {
+                String::new()
+            } else {
+                format!(" (partitions {before:?}, not the killed instance's, had no owner either)")
+            };
+            if orphaned.is_empty() {
                 fault.taken_over_after_secs = Some(t - fault.t_secs);
                 fault.detail = format!(
-                    "instance {} killed with SIGKILL at {:.1} s holding partitions {:?}; every partition was held by a \
-                     surviving instance again {:.1} s later: survived",
+                    "instance {} killed with SIGKILL at {:.1} s holding partitions {:?}; each was held by a surviving \
+                     instance {:.1} s later: survived{others}",
                     fault.instance,
                     fault.t_secs,
                     fault.orphaned,
                     t - fault.t_secs
                 );
             } else if t >= fault.t_secs + fault.watched_secs {
-                let missing: Vec<i32> = (0..self.partitions).filter(|p| !held.contains(p)).collect();
                 let why = if tansu {
                     "tansu 0.6 never replaces a consumer-group member killed with SIGKILL (README, Known broker \
-                     quirks): no rebalance hands its partitions on, and with cooperative-sticky the survivors lose \
-                     theirs at the session timeout"
+                     quirks): no rebalance hands its partitions on"
                 } else {
                     "the group did not hand them on within the watch"
                 };
                 fault.detail = format!(
-                    "instance {} killed with SIGKILL at {:.1} s holding partitions {:?}; {:.0} s later partitions {:?} \
-                     were held by no surviving instance — not survived on this broker: {why}",
-                    fault.instance, fault.t_secs, fault.orphaned, fault.watched_secs, missing
+                    "instance {} killed with SIGKILL at {:.1} s holding partitions {:?}; {:.0} s later its partitions \
+                     {orphaned:?} were held by no surviving instance — not survived on this broker: {why}{others}",
+                    fault.instance, fault.t_secs, fault.orphaned, fault.watched_secs
                 );
             } else {
                 still.push(f);
