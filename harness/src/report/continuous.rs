@@ -379,7 +379,7 @@ fn ownership(tick: &Tick) -> Vec<(u32, Vec<i32>)> {
 
 /// Seconds from `from` to the last sample whose ownership differs from the one before it.
 fn last_change(window: &[&Tick], from: f64) -> Option<f64> {
-    (window.windows(2)).filter(|p| ownership(p[0]) != ownership(p[1])).map(|p| p[1].t_secs - from).last()
+    (window.windows(2)).filter(|p| ownership(p[0]) != ownership(p[1])).map(|p| p[1].t_secs - from).next_back()
 }
 
 fn doubly_held(window: &[&Tick]) -> Vec<i32> {
