@@ -139,7 +139,7 @@ pub struct InstanceRun {
     pub instance: u32,
     /// How it ended, e.g. `exit 0` or `killed (SIGKILL)`.
     pub exit: String,
-    /// Its log file.
+    /// Its log file, from the report directory (`runs/<point>-r<n>/backup-<n>.log`).
     pub log: String,
     /// Peak RSS of the process (VmHWM), bytes.
     pub peak_rss_bytes: u64,

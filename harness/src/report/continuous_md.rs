@@ -85,10 +85,13 @@ fn figures(out: &mut String, c: &ContinuousObserved) {
         opt_num(steady.map(|s| s.0)),
         opt_num(steady.map(|s| s.1 as f64 / 1e6))
     );
-    let drained = c.drained_after_secs.map_or_else(
-        || "not waited for or not within the drain timeout".to_owned(),
-        |s| format!("{s:.1} s after the load ended every partition was read to its end"),
-    );
+    let drained = match (c.drained_after_secs, c.faults.iter().any(|f| !f.survived())) {
+        (Some(s), _) => format!("{s:.1} s after the load ended every partition was read to its end"),
+        (None, true) => "not waited for: after a fault the group did not survive, the survivors were stopped when \
+                         the load ended (see Faults)"
+            .to_owned(),
+        (None, false) => "❌ not every partition was read to its end within the drain timeout".to_owned(),
+    };
     let _ = writeln!(out, "- Drain: {drained}");
     for i in &c.instances {
         let records = i.records.map_or_else(|| "no summary".to_owned(), |r| format!("{r} records in its summary"));

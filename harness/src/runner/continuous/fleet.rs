@@ -39,6 +39,13 @@ pub struct Ended {
     pub stop_timed_out: bool,
 }
 
+/// The log's path from the report directory (`runs/<point>-r<n>/backup-1.log`), so a report
+/// copied elsewhere still names it.
+fn relative_log(log: &Path) -> String {
+    let parts: Vec<String> = log.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+    parts[parts.len().saturating_sub(3)..].join("/")
+}
+
 /// A port that was free on 127.0.0.1 a moment ago.
 fn free_addr() -> Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
@@ -131,7 +138,7 @@ impl Instance {
         InstanceRun {
             instance: self.id,
             exit,
-            log: run.log.display().to_string(),
+            log: relative_log(&run.log),
             peak_rss_bytes: run.metrics.peak_rss_bytes,
             cpu_secs: run.metrics.cpu_user_secs + run.metrics.cpu_sys_secs,
             records: summary.map(|s| s.records),
