@@ -1,8 +1,9 @@
 //! Tests of the continuous phase's figures and its report section, on observations built by hand.
 
 use super::continuous::{
-    ContinuousObserved, Event, Fault, Gap, InstanceRun, InstanceTick, OwnershipChange, Tick, histogram_quantile,
+    ContinuousObserved, Event, Fault, InstanceRun, InstanceTick, OwnershipChange, Tick, histogram_quantile,
 };
+use super::rebalance::Gap;
 use super::{ExactlyOnceCheck, PhaseResult, Sample, sample_metrics};
 use crate::scenario::{InstanceAction, Metric, Phase};
 

@@ -12,6 +12,7 @@
 
 mod fleet;
 mod session;
+mod wrapup;
 
 use crate::load::{self, RecordGenerator, Throughput};
 use crate::report::{ContinuousObserved, EngineMetrics};
