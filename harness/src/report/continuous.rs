@@ -41,8 +41,9 @@ pub struct ContinuousObserved {
     pub checkpoint_buckets: Vec<(f64, f64)>,
     /// Checkpoints in the merged histogram (its `_count`).
     pub checkpoint_count: f64,
-    /// Seconds after the load ended until every partition had been read to its end (lag 0);
-    /// `None` when that did not happen within the drain timeout or was not waited for.
+    /// Seconds from the end of the load (or of a kill's watch, when later) until every partition
+    /// had been read to its end (lag 0); `None` when that did not happen within the drain timeout
+    /// or was not waited for.
     pub drained_after_secs: Option<f64>,
     /// What the harness did after a fault the group did not survive, as an operator would.
     pub recovery: Option<String>,

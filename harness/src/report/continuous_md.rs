@@ -86,7 +86,9 @@ fn figures(out: &mut String, c: &ContinuousObserved) {
         opt_num(steady.map(|s| s.1 as f64 / 1e6))
     );
     let drained = match (c.drained_after_secs, c.faults.iter().any(|f| !f.survived())) {
-        (Some(s), _) => format!("{s:.1} s after the load ended every partition was read to its end"),
+        (Some(s), _) => {
+            format!("{s:.1} s after the load (and any kill watch) ended every partition was read to its end")
+        }
         (None, true) => "not waited for: after a fault the group did not survive, the survivors were stopped when \
                          the load ended (see Faults)"
             .to_owned(),

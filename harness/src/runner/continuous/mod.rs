@@ -100,7 +100,7 @@ fn drive(
     }));
     let interval = Duration::from_secs_f64(plan.sample_interval_secs);
     let mut steps = plan.steps.iter().filter(|s| s.at_secs > 0.0).peekable();
-    let (mut produced, mut load_end, mut drained_ticks) = (None, None::<f64>, 0);
+    let (mut produced, mut load_end, mut drain_from, mut drained_ticks) = (None, None::<f64>, None::<f64>, 0);
     let mut next = Instant::now();
     loop {
         let t = session.elapsed();
@@ -118,20 +118,19 @@ fn drive(
         if crate::runner::engine::interrupted() {
             break;
         }
-        if let Some(end) = load_end
-            && steps.peek().is_none()
-            && !session.watching()
-        {
+        if load_end.is_some() && steps.peek().is_none() && !session.watching() {
             if session.fault_not_survived() {
                 break;
             }
+            // From the end of the load, or of a kill's watch when that ends later.
+            let from = *drain_from.get_or_insert(t);
             // Twice in a row: one lag reading may predate the load's last records.
             drained_ticks = if session.drained() { drained_ticks + 1 } else { 0 };
             if drained_ticks >= 2 {
-                session.observed.drained_after_secs = Some(t - end);
+                session.observed.drained_after_secs = Some(t - from);
                 break;
             }
-            if t - end > plan.drain_timeout_secs {
+            if t - from > plan.drain_timeout_secs {
                 break;
             }
         }

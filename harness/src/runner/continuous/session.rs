@@ -213,7 +213,8 @@ impl<'a> Session<'a> {
                 fault.taken_over_after_secs = Some(t - fault.t_secs);
                 fault.detail = format!(
                     "instance {} killed with SIGKILL at {:.1} s holding partitions {:?}; each was held by a surviving \
-                     instance {:.1} s later: survived{others}",
+                     instance {:.1} s later (a crashed member is noticed only after the group's session timeout, \
+                     librdkafka's default 45 s): survived{others}",
                     fault.instance,
                     fault.t_secs,
                     fault.orphaned,
@@ -221,8 +222,8 @@ impl<'a> Session<'a> {
                 );
             } else if t >= fault.t_secs + fault.watched_secs {
                 let why = if tansu {
-                    "tansu 0.6 never replaces a consumer-group member killed with SIGKILL (README, Known broker \
-                     quirks): no rebalance hands its partitions on"
+                    "tansu 0.6 is known to leave the partitions of a consumer-group member killed with SIGKILL \
+                     unassigned for a long time (README, Known broker quirks)"
                 } else {
                     "the group did not hand them on within the watch"
                 };
