@@ -167,7 +167,8 @@ impl Supervisor {
                 running.token.cancel();
             }
         }
-        let deadline = Instant::now() + self.ctx.plan.backup.shutdown_timeout;
+        let started = Instant::now();
+        let deadline = started + self.ctx.plan.backup.shutdown_timeout;
         while partitions.iter().any(|key| self.running.contains_key(key)) {
             tokio::select! {
                 biased;
@@ -195,6 +196,11 @@ impl Supervisor {
                 m.committed.remove(key);
             }
         }
+        tracing::info!(
+            ?partitions,
+            flush_ms = started.elapsed().as_millis() as u64,
+            "revoked partitions flushed and checkpointed; releasing them to the group"
+        );
         let _ = done.send(offsets);
     }
 
