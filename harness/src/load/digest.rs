@@ -6,10 +6,9 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Message;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers as _};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 /// The hash of one record's key, value and headers. `DefaultHasher::new()` is SipHash with
 /// fixed keys: the same record hashes the same in every process.
@@ -47,19 +46,7 @@ pub fn read_hashes(
 }
 
 fn partition_hashes(bootstrap: &str, topic: &str, partition: i32, fetch_wait_ms: u64) -> Result<Vec<u64>, KafkaError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "harness-exactly-once")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set("isolation.level", "read_committed")
-        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
-        .set("fetch.max.bytes", "52428800")
-        .set("max.partition.fetch.bytes", "52428800")
-        .create()?;
-    let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-    consumer.assign(&assignment)?;
+    let consumer = super::reader_from_beginning(bootstrap, "harness-exactly-once", topic, partition, fetch_wait_ms)?;
     let mut hashes = Vec::new();
     loop {
         match consumer.poll(Duration::from_secs(30)) {

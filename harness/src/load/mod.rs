@@ -218,17 +218,21 @@ pub fn raw_consume(
     Ok(Throughput::new(records, bytes, started.elapsed().as_secs_f64()))
 }
 
-fn consume_partition(
+/// A plain consumer of one partition from its first record (read_committed, 50 MB fetches, EOF
+/// events on, no group membership): the raw-consume limit and the exactly-once digest read alike.
+pub(crate) fn reader_from_beginning(
     bootstrap: &str,
+    group: &str,
     topic: &str,
     partition: i32,
     fetch_wait_ms: u64,
-) -> Result<(u64, u64), KafkaError> {
+) -> Result<BaseConsumer, KafkaError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", "harness-raw")
+        .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
+        .set("isolation.level", "read_committed")
         .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
         .set("fetch.max.bytes", "52428800")
         .set("max.partition.fetch.bytes", "52428800")
@@ -236,6 +240,16 @@ fn consume_partition(
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
     consumer.assign(&assignment)?;
+    Ok(consumer)
+}
+
+fn consume_partition(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    fetch_wait_ms: u64,
+) -> Result<(u64, u64), KafkaError> {
+    let consumer = reader_from_beginning(bootstrap, "harness-raw", topic, partition, fetch_wait_ms)?;
     let (mut records, mut bytes) = (0u64, 0u64);
     loop {
         match consumer.poll(Duration::from_secs(30)) {
