@@ -10,8 +10,17 @@ use serde_json::{Map, Value};
 
 /// Sets `path` (dotted) in a JSON object tree, creating objects on the way.
 pub fn set_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
-    let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().unwrap_or(path);
+    // librdkafka property names contain dots themselves: `kafka.properties.session.timeout.ms`
+    // is the key `session.timeout.ms` of the map `kafka.properties`.
+    let (mut parts, last) = match path.strip_prefix(PROPERTIES) {
+        Some(name) => (PROPERTIES.trim_end_matches('.').split('.').collect::<Vec<_>>(), name),
+        None => {
+            let mut parts: Vec<&str> = path.split('.').collect();
+            let last = parts.pop().unwrap_or(path);
+            (parts, last)
+        }
+    };
+    parts.retain(|p| !p.is_empty());
     let mut node = root;
     for part in parts {
         let entry = node.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
@@ -22,6 +31,9 @@ pub fn set_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
     }
     node.insert(last.to_owned(), value);
 }
+
+/// The engine config map whose keys are librdkafka property names.
+const PROPERTIES: &str = "kafka.properties.";
 
 /// A scenario value as the JSON (= YAML) scalar written into kbackup's config.
 pub fn scalar_json(value: &Scalar) -> Value {
@@ -109,6 +121,24 @@ mod tests {
         assert!(e.contains("zstd, lz4, none"), "{e}");
         let e = check("storage.part_size", Scalar::Str("1MiB".into())).unwrap_err();
         assert!(e.contains("storage.part_size"), "{e}");
+    }
+
+    #[test]
+    fn librdkafka_properties_keep_their_dots() {
+        let mut root = Map::new();
+        set_dotted(&mut root, "kafka.properties.partition.assignment.strategy", "range".into());
+        set_dotted(&mut root, "kafka.fetch_max_wait_ms", "10ms".into());
+        let kafka = &root["kafka"];
+        assert_eq!(kafka["properties"]["partition.assignment.strategy"], "range");
+        assert_eq!(kafka["fetch_max_wait_ms"], "10ms");
+        assert_eq!(check("kafka.properties.session.timeout.ms", Scalar::Str("10000".into())), Ok(()));
+        let plan = resolve(&[EngineOverride {
+            key: "kafka.properties.partition.assignment.strategy".into(),
+            value: Scalar::Str("range".into()),
+        }])
+        .unwrap();
+        let strategy = plan.kafka.client_properties.get("partition.assignment.strategy");
+        assert_eq!(strategy.map(String::as_str), Some("range"));
     }
 
     #[test]
