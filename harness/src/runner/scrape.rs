@@ -165,7 +165,10 @@ pub fn fetch(addr: SocketAddr, timeout: Duration) -> Result<String> {
         TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("connecting to http://{addr}/metrics"))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\nAccept: text/plain\r\n\r\n")?;
+    // One write: a request written piece by piece can meet a server that already answered and
+    // closed after its first read (a broken pipe on the rest).
+    let request = format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\nAccept: text/plain\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).with_context(|| format!("reading http://{addr}/metrics"))?;
     let text = String::from_utf8_lossy(&response);
@@ -266,9 +269,14 @@ kafka_backup_rebalances_total 1
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (mut conn, _) = listener.accept().unwrap();
-            let mut buf = [0u8; 1024];
-            let n = conn.read(&mut buf).unwrap();
-            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /metrics HTTP/1.0\r\n"));
+            // The whole request head, however the client's writes were split.
+            let (mut request, mut buf) = (Vec::new(), [0u8; 1024]);
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0, "connection closed mid-request");
+                request.extend_from_slice(&buf[..n]);
+            }
+            assert!(String::from_utf8_lossy(&request).starts_with("GET /metrics HTTP/1.0\r\n"));
             let body = "kafka_backup_assigned_partitions 3\n";
             write!(conn, "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
         });
