@@ -9,18 +9,23 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Plan;
-use crate::fetch::{self, FetchError};
+use crate::fetch::FetchError;
 use crate::kafka::{Admin, KafkaError, RestoreProducer};
 use crate::manifest::{self, Layout, ManifestEntry, ManifestError};
 use crate::progress::Progress;
-use crate::segment::Record;
 use crate::store::{Store, StoreError};
-use crate::summary::{PartitionSummary, RunSummary, mb_per_sec};
+use crate::summary::RunSummary;
 use crate::verify;
+
+mod partition;
+mod target;
+
+use partition::restore_partition;
+use target::prepare_target;
 
 /// Why a restore failed or was refused.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +54,7 @@ pub enum RestoreError {
         /// Topic.
         topic: String,
         /// Partition.
-        partition: i32,
+        pub(crate) partition: i32,
         /// Low watermark.
         low: i64,
         /// High watermark.
@@ -83,12 +88,12 @@ impl RestoreError {
 }
 
 /// One partition to restore.
-struct Job {
-    source: String,
-    target: String,
+pub(crate) struct Job {
+    pub(crate) source: String,
+    pub(crate) target: String,
     partition: i32,
     /// The partition's chain: each offset in one entry.
-    entries: Vec<ManifestEntry>,
+    pub(crate) entries: Vec<ManifestEntry>,
 }
 
 /// Restores the backup named in the plan; an error is counted in `progress` by its kind.
@@ -180,108 +185,4 @@ async fn restore(
         }));
     }
     Ok(RunSummary::from_partitions("restore", &plan.backup_id, partitions, started.elapsed().as_secs_f64()))
-}
-
-async fn prepare_target(plan: &Plan, admin: &Admin, target: &str, partitions: i32) -> Result<(), RestoreError> {
-    match admin.topic(target).await? {
-        None if plan.restore.create_topics => {
-            tracing::info!(topic = target, partitions, "creating target topic");
-            admin.create_topic(target, partitions, plan.restore.replication_factor).await?;
-        }
-        None => {
-            return Err(RestoreError::Target {
-                topic: target.to_string(),
-                reason: "does not exist and restore.create_topics is false".into(),
-            });
-        }
-        Some(existing) if existing.partitions < partitions => {
-            return Err(RestoreError::Target {
-                topic: target.to_string(),
-                reason: format!(
-                    "has {} partitions, the backup needs {partitions} (partition p is restored to p)",
-                    existing.partitions
-                ),
-            });
-        }
-        Some(_) if !plan.restore.allow_non_empty => {
-            for partition in 0..partitions {
-                let (low, high) = admin.watermarks(target, partition).await?;
-                if high > low {
-                    return Err(RestoreError::NotEmpty { topic: target.to_string(), partition, low, high });
-                }
-            }
-        }
-        Some(_) => {}
-    }
-    Ok(())
-}
-
-/// Reads the partition's segments in order and hands their records to a producer thread.
-async fn restore_partition(
-    store: &Store,
-    producer: &Arc<RestoreProducer>,
-    job: Job,
-    progress: &Progress,
-    cancel: &CancellationToken,
-) -> Result<PartitionSummary, RestoreError> {
-    let started = Instant::now();
-    let mut summary = PartitionSummary { topic: job.target.clone(), partition: job.partition, ..Default::default() };
-    // Two decoded runs in the queue keep the producer busy while the next one is fetched.
-    let (tx, mut rx) = mpsc::channel::<Vec<Record>>(2);
-    let sender = {
-        let (producer, target, partition) = (producer.clone(), job.target.clone(), job.partition);
-        tokio::task::spawn_blocking(move || {
-            while let Some(batch) = rx.blocking_recv() {
-                for record in &batch {
-                    producer.send(&target, partition, record)?;
-                }
-            }
-            Ok::<_, KafkaError>(())
-        })
-    };
-    let read = read_segments(store, &job, tx, &mut summary, progress, cancel).await;
-    let sent = sender.await.expect("producer thread panicked");
-    read?;
-    sent?;
-    tracing::info!(source = %job.source, target = %job.target, partition = job.partition, records = summary.records, "partition restored");
-    summary.duration_secs = started.elapsed().as_secs_f64();
-    summary.mb_per_sec = mb_per_sec(summary.source_bytes, summary.duration_secs);
-    Ok(summary)
-}
-
-async fn read_segments(
-    store: &Store,
-    job: &Job,
-    tx: mpsc::Sender<Vec<Record>>,
-    summary: &mut PartitionSummary,
-    progress: &Progress,
-    cancel: &CancellationToken,
-) -> Result<(), RestoreError> {
-    for entry in &job.entries {
-        let Some(segment) = &entry.segment else { continue };
-        let index = Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?);
-        for run in fetch::block_runs(&index.blocks) {
-            if cancel.is_cancelled() {
-                return Err(RestoreError::Cancelled);
-            }
-            let bytes = fetch::fetch_run(store, &index, run.clone()).await?;
-            let shared = index.clone();
-            let records = tokio::task::spawn_blocking(move || fetch::decode_run(&shared, run, &bytes))
-                .await
-                .expect("decode task panicked")?;
-            let source_bytes: u64 = records.iter().map(Record::source_bytes).sum();
-            summary.records += records.len() as u64;
-            summary.source_bytes += source_bytes;
-            progress.add(records.len() as u64, source_bytes);
-            if tx.send(records).await.is_err() {
-                // The producer thread stopped; its error is reported by the caller.
-                return Ok(());
-            }
-        }
-        summary.stored_bytes += segment.summary.stored_bytes;
-        summary.uncompressed_bytes += segment.summary.uncompressed_bytes;
-        summary.segments += 1;
-        summary.next_offset = entry.next_offset;
-    }
-    Ok(())
 }

@@ -1,0 +1,86 @@
+//! One partition's restore: reads its chain's segments in order, block run by block run, and
+//! hands the decoded records to a producer thread.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{Job, RestoreError};
+use crate::fetch;
+use crate::kafka::{KafkaError, RestoreProducer};
+use crate::progress::Progress;
+use crate::segment::Record;
+use crate::store::Store;
+use crate::summary::{PartitionSummary, mb_per_sec};
+
+/// Reads the partition's segments in order and hands their records to a producer thread.
+pub(crate) async fn restore_partition(
+    store: &Store,
+    producer: &Arc<RestoreProducer>,
+    job: Job,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> Result<PartitionSummary, RestoreError> {
+    let started = Instant::now();
+    let mut summary = PartitionSummary { topic: job.target.clone(), partition: job.partition, ..Default::default() };
+    // Two decoded runs in the queue keep the producer busy while the next one is fetched.
+    let (tx, mut rx) = mpsc::channel::<Vec<Record>>(2);
+    let sender = {
+        let (producer, target, partition) = (producer.clone(), job.target.clone(), job.partition);
+        tokio::task::spawn_blocking(move || {
+            while let Some(batch) = rx.blocking_recv() {
+                for record in &batch {
+                    producer.send(&target, partition, record)?;
+                }
+            }
+            Ok::<_, KafkaError>(())
+        })
+    };
+    let read = read_segments(store, &job, tx, &mut summary, progress, cancel).await;
+    let sent = sender.await.expect("producer thread panicked");
+    read?;
+    sent?;
+    tracing::info!(source = %job.source, target = %job.target, partition = job.partition, records = summary.records, "partition restored");
+    summary.duration_secs = started.elapsed().as_secs_f64();
+    summary.mb_per_sec = mb_per_sec(summary.source_bytes, summary.duration_secs);
+    Ok(summary)
+}
+
+async fn read_segments(
+    store: &Store,
+    job: &Job,
+    tx: mpsc::Sender<Vec<Record>>,
+    summary: &mut PartitionSummary,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> Result<(), RestoreError> {
+    for entry in &job.entries {
+        let Some(segment) = &entry.segment else { continue };
+        let index = Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?);
+        for run in fetch::block_runs(&index.blocks) {
+            if cancel.is_cancelled() {
+                return Err(RestoreError::Cancelled);
+            }
+            let bytes = fetch::fetch_run(store, &index, run.clone()).await?;
+            let shared = index.clone();
+            let records = tokio::task::spawn_blocking(move || fetch::decode_run(&shared, run, &bytes))
+                .await
+                .expect("decode task panicked")?;
+            let source_bytes: u64 = records.iter().map(Record::source_bytes).sum();
+            summary.records += records.len() as u64;
+            summary.source_bytes += source_bytes;
+            progress.add(records.len() as u64, source_bytes);
+            if tx.send(records).await.is_err() {
+                // The producer thread stopped; its error is reported by the caller.
+                return Ok(());
+            }
+        }
+        summary.stored_bytes += segment.summary.stored_bytes;
+        summary.uncompressed_bytes += segment.summary.uncompressed_bytes;
+        summary.segments += 1;
+        summary.next_offset = entry.next_offset;
+    }
+    Ok(())
+}
