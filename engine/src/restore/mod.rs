@@ -54,7 +54,7 @@ pub enum RestoreError {
         /// Topic.
         topic: String,
         /// Partition.
-        pub(crate) partition: i32,
+        partition: i32,
         /// Low watermark.
         low: i64,
         /// High watermark.
@@ -91,7 +91,7 @@ impl RestoreError {
 pub(crate) struct Job {
     pub(crate) source: String,
     pub(crate) target: String,
-    partition: i32,
+    pub(crate) partition: i32,
     /// The partition's chain: each offset in one entry.
     pub(crate) entries: Vec<ManifestEntry>,
 }
