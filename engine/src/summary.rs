@@ -36,6 +36,10 @@ pub struct RunSummary {
     pub partitions: Vec<PartitionSummary>,
     /// Time from a segment being durable to its checkpoint being durable (backup only).
     pub checkpoint_latency_ms: Option<LatencySummary>,
+    /// Restore: records an earlier, interrupted run of the same restore delivered, skipped by
+    /// this one (a resumed restore).
+    #[serde(default)]
+    pub skipped_records: u64,
 }
 
 /// One partition's figures.
@@ -63,6 +67,9 @@ pub struct PartitionSummary {
     pub duration_secs: f64,
     /// Source MB/s of this partition.
     pub mb_per_sec: f64,
+    /// Restore: records an earlier, interrupted run of the same restore delivered (skipped now).
+    #[serde(default)]
+    pub skipped_records: u64,
 }
 
 /// Latency percentiles in milliseconds.
@@ -141,6 +148,7 @@ impl RunSummary {
             duration_secs,
             mb_per_sec: mb_per_sec(source_bytes, duration_secs),
             segments,
+            skipped_records: partitions.iter().map(|p| p.skipped_records).sum(),
             partitions,
             checkpoint_latency_ms: None,
         }
@@ -159,6 +167,12 @@ impl RunSummary {
             self.mb_per_sec,
             self.segments
         );
+        if self.skipped_records > 0 {
+            out.push_str(&format!(
+                "\nresumed: {} records were in the target from an earlier run and were not produced again",
+                self.skipped_records
+            ));
+        }
         if let Some(l) = &self.checkpoint_latency_ms {
             out.push_str(&format!(
                 "\ncheckpoint latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} checkpoints)",

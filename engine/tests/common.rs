@@ -81,6 +81,8 @@ pub struct Settings<'a> {
     pub mapping: Option<(&'a str, &'a str)>,
     /// Extra lines under `backup:`, each `  key: value\n`.
     pub extra_backup: &'a str,
+    /// Extra lines under `restore:`, each `  key: value\n`.
+    pub extra_restore: &'a str,
 }
 
 impl<'a> Settings<'a> {
@@ -95,6 +97,7 @@ impl<'a> Settings<'a> {
             block_size: "64KiB",
             mapping: None,
             extra_backup: "",
+            extra_restore: "",
         }
     }
 }
@@ -110,8 +113,15 @@ pub fn write_config(env: &Env, dir: &Path, s: &Settings<'_>) -> PathBuf {
     };
     let mapping = s.mapping.map_or(String::new(), |(from, to)| format!("  topic_mapping:\n    {from}: {to}\n"));
     let text = format!(
-        "backup_id: {}\nkafka:\n  bootstrap_servers: \"{}\"\n  fetch_max_wait_ms: 10ms\n  topics:\n    include: [\"{}\"]\nbackup:\n  compression: {}\n  segment_max_bytes: {}\n  block_size: {}\n  max_concurrent_partitions: 4\n  resume: rescan\n{}storage:\n{storage}\nrestore:\n{mapping}  replication_factor: 1\n",
-        s.backup_id, env.bootstrap, s.topic_regex, s.compression, s.segment_max_bytes, s.block_size, s.extra_backup
+        "backup_id: {}\nkafka:\n  bootstrap_servers: \"{}\"\n  fetch_max_wait_ms: 10ms\n  topics:\n    include: [\"{}\"]\nbackup:\n  compression: {}\n  segment_max_bytes: {}\n  block_size: {}\n  max_concurrent_partitions: 4\n  resume: rescan\n{}storage:\n{storage}\nrestore:\n{mapping}  replication_factor: 1\n{}",
+        s.backup_id,
+        env.bootstrap,
+        s.topic_regex,
+        s.compression,
+        s.segment_max_bytes,
+        s.block_size,
+        s.extra_backup,
+        s.extra_restore
     );
     let path = dir.join("config.yaml");
     std::fs::write(&path, text).unwrap();

@@ -104,3 +104,57 @@ fn sigterm_flushes_checkpoints_and_resumes() {
     let comparison = json(kbackup(&config, &["verify", "--against", &topic, "--json"]));
     assert_eq!(comparison["equal"], true, "{comparison}");
 }
+
+/// `kill -9` in the middle of a restore, then the same command again: the rerun produces exactly
+/// what the target is missing (nothing twice, nothing lost), and a third run has nothing to do.
+#[test]
+fn kill_9_mid_restore_then_resume() {
+    let Some(env) = env() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("rcrash");
+    let restored = format!("{topic}-restored");
+    create_topic(&env, &topic, 4);
+    produce_bulk(&env, &topic, 4, 60_000, 1000);
+    let backup_id = unique("b");
+    let settings = Settings {
+        mapping: Some((&topic, &restored)),
+        // One partition at a time keeps the restore long enough to be caught in the middle.
+        extra_restore: "  max_concurrent_partitions: 1\n",
+        ..Settings::new(&backup_id, &topic)
+    };
+    let config = write_config(&env, dir.path(), &settings);
+    json(kbackup(&config, &["backup", "--json"]));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kbackup"))
+        .args(["restore", "-c"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let watcher: rdkafka::consumer::BaseConsumer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &env.bootstrap).create().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        use rdkafka::consumer::Consumer;
+        let written = watcher.fetch_watermarks(&restored, 0, Duration::from_secs(5)).map_or(0, |(_, high)| high);
+        if written > 0 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "restore finished before it could be killed; use more data");
+        assert!(Instant::now() < deadline, "nothing restored after 60 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let resumed = json(kbackup(&config, &["restore", "--json"]));
+    let (produced, skipped) = (resumed["records"].as_u64().unwrap(), resumed["skipped_records"].as_u64().unwrap());
+    assert!(skipped > 0, "the rerun resumed instead of starting over: {resumed}");
+    assert_eq!(produced + skipped, 60_000, "{resumed}");
+    let comparison = json(kbackup(&config, &["verify", "--against", &restored, "--topic", &topic, "--json"]));
+    assert_eq!(comparison["equal"], true, "every record once, in order: {comparison}");
+
+    let again = json(kbackup(&config, &["restore", "--json"]));
+    assert_eq!((again["records"].as_u64(), again["skipped_records"].as_u64()), (Some(0), Some(60_000)), "{again}");
+}

@@ -84,8 +84,10 @@ enum Command {
         shutdown_timeout: Option<Duration>,
     },
     /// Restore a backup into a cluster (topics created as needed; refuses non-empty targets).
+    /// Interrupted or killed, the same command resumes where the target stands.
     Restore {
-        /// Skip the integrity check that runs before anything is produced.
+        /// Skip the pre-flight check (chains, headers, footers, indexes) that runs before anything
+        /// is produced; each block's checksum is still checked as it is restored.
         #[arg(long)]
         skip_integrity_check: bool,
     },

@@ -17,7 +17,9 @@ use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 
 pub use admin::{Admin, TopicInfo};
 pub use group::{GroupEvent, GroupMember, PartitionKey};
-pub use reader::{ReadEnd, Span, follow_partition, message_headers, message_timestamp, read_partition, to_record};
+pub use reader::{
+    ReadEnd, Span, fetched_end, follow_partition, message_headers, message_timestamp, read_partition, to_record,
+};
 pub use sink::{RestoreProducer, produce_request_max_bytes};
 
 use crate::config::KafkaPlan;

@@ -179,6 +179,41 @@ fn read_loop(
     }
 }
 
+/// The partition's end (high watermark) as the first fetch response from its start reports it:
+/// exact where ListOffsets is not (tansu answers LATEST with the newest batch's base offset + 1).
+/// Reads at most one fetch of records, which it drops. Blocks: run it with `spawn_blocking`.
+pub fn fetched_end(plan: &KafkaPlan, topic: &str, partition: i32, timeout: Duration) -> Result<i64> {
+    let mut config = consumer_config(plan);
+    // The end of everything written, committed or not: what a producer appends after.
+    config.set("isolation.level", "read_uncommitted").set("max.partition.fetch.bytes", "65536");
+    let consumer: BaseConsumer<ReaderContext> =
+        config.create_with_context(ReaderContext).map_err(|source| KafkaError::Client { source })?;
+    let fetch_error = |source| KafkaError::Fetch { topic: topic.to_string(), partition, offset: -1, source };
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Beginning)
+        .and_then(|()| consumer.assign(&assignment))
+        .map_err(fetch_error)?;
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(_)) | Some(Err(RdError::PartitionEOF(_))) => {
+                if let Some(high) = cached_high_watermark(&consumer, topic, partition) {
+                    return Ok(high);
+                }
+            }
+            Some(Err(source)) if is_fatal(&source) => return Err(fetch_error(source)),
+            _ => {}
+        }
+    }
+    Err(KafkaError::Fetch {
+        topic: topic.to_string(),
+        partition,
+        offset: -1,
+        source: RdError::MessageConsumption(RDKafkaErrorCode::RequestTimedOut),
+    })
+}
+
 /// The high watermark (or, under `read_committed`, the last stable offset) librdkafka cached from
 /// the latest fetch response. The rdkafka crate does not wrap this call, and ListOffsets is no
 /// substitute: it under-reports on tansu, and a trailing transaction marker leaves the last

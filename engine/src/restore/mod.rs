@@ -1,10 +1,11 @@
 //! Restore: writes a backup into a target cluster, partition p → p, in offset order, with an
 //! idempotent producer that keeps many batches in flight; partitions run in parallel, bounded.
 //!
-//! Before producing anything the backup's integrity is checked (unless skipped), so a damaged
-//! backup is refused instead of half-restored. Each partition restores its resolved chain of
+//! Before producing anything the backup's structure is checked cheaply (chains, headers, footers,
+//! indexes: no block is read twice), so a damaged backup is refused instead of half-restored; each
+//! block's checksum is verified as it is restored. Each partition restores its resolved chain of
 //! entries only ([`manifest::Chain`]): where several writers' entries overlap, every record is
-//! produced once.
+//! produced once. A restore that is killed resumes where the target stands ([`resume`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,14 +19,15 @@ use crate::kafka::{Admin, KafkaError, RestoreProducer};
 use crate::manifest::{self, Layout, ManifestEntry, ManifestError};
 use crate::progress::Progress;
 use crate::store::{Store, StoreError};
-use crate::summary::RunSummary;
-use crate::verify;
+use crate::summary::{PartitionSummary, RunSummary};
 
+mod check;
 mod partition;
+pub mod resume;
 mod target;
 
+use check::Indexes;
 use partition::restore_partition;
-use target::prepare_target;
 
 /// Why a restore failed or was refused.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,37 @@ pub enum RestoreError {
     /// The pre-flight integrity check found damage.
     #[error("refusing to restore: the backup failed its integrity check:\n{0}")]
     Damaged(String),
+    /// A block failed its checks while being restored.
+    #[error(
+        "segment '{key}' of {topic}/{partition} is damaged{}: {reason}; the target holds every record before it — run `kbackup verify --integrity` to list the damage, then rerun the restore to resume",
+        offsets.map(|(first, last)| format!(" in offsets {first}..={last}")).unwrap_or_default()
+    )]
+    BadBlock {
+        /// Segment object.
+        key: String,
+        /// Source topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// First and last offset of the damaged block, when the block is known.
+        offsets: Option<(i64, i64)>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The target partition holds more of this restore's stream than the backup has.
+    #[error(
+        "target topic '{topic}' partition {partition} holds {extra} records more than this restore produces since it began at offset {start}; another producer wrote to it — restore into a new topic (restore.topic_mapping)"
+    )]
+    Overrun {
+        /// Target topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Where the restore's stream began.
+        start: i64,
+        /// Records beyond the stream.
+        extra: u64,
+    },
     /// A target topic already holds records.
     #[error(
         "target topic '{topic}' is not empty (partition {partition} holds offsets {low}..{high}); restore into a new topic (restore.topic_mapping) or set restore.allow_non_empty: true"
@@ -69,7 +102,9 @@ pub enum RestoreError {
         reason: String,
     },
     /// The restore was interrupted.
-    #[error("restore interrupted; target topics hold a prefix of the backup — delete them and run again")]
+    #[error(
+        "restore interrupted; the target topics hold a prefix of the backup — run the same command again to resume"
+    )]
     Cancelled,
 }
 
@@ -77,10 +112,13 @@ impl RestoreError {
     /// The `kind` label of `kafka_restore_errors_total` for this error.
     pub fn kind(&self) -> &'static str {
         match self {
-            RestoreError::Kafka(_) | RestoreError::NotEmpty { .. } | RestoreError::Target { .. } => "kafka",
+            RestoreError::Kafka(_)
+            | RestoreError::NotEmpty { .. }
+            | RestoreError::Target { .. }
+            | RestoreError::Overrun { .. } => "kafka",
             RestoreError::Store(_) => "store",
             RestoreError::Manifest(_) => "manifest",
-            RestoreError::Fetch(_) => "segment",
+            RestoreError::Fetch(_) | RestoreError::BadBlock { .. } => "segment",
             RestoreError::Damaged(_) => "integrity",
             RestoreError::Cancelled => "shutdown",
         }
@@ -94,6 +132,12 @@ pub(crate) struct Job {
     pub(crate) partition: i32,
     /// The partition's chain: each offset in one entry.
     pub(crate) entries: Vec<ManifestEntry>,
+    /// Target offset where the partition's stream began.
+    pub(crate) start: i64,
+    /// Records at the start of the partition's stream that the target holds already.
+    pub(crate) skip: u64,
+    /// Segment indexes the pre-flight check read, so they are not read twice.
+    pub(crate) indexes: Arc<Indexes>,
 }
 
 /// Restores the backup named in the plan; an error is counted in `progress` by its kind.
@@ -120,31 +164,65 @@ async fn restore(
     let layout = Layout::new(&plan.backup_id);
     let info = manifest::read_info(&store, &layout, &plan.backup_id).await?;
     let chains = manifest::read_chains(&store, &layout).await?;
-    if !skip_integrity_check {
-        let report = verify::integrity(&store, &layout, &chains, verify::Scope::Chain).await?;
-        if !report.problems.is_empty() {
-            return Err(RestoreError::Damaged(report.problem_lines()));
-        }
-    }
+    let selected: Vec<(String, i32)> = info
+        .topics
+        .iter()
+        .filter(|(topic, _)| plan.restore.topics.is_empty() || plan.restore.topics.matches(topic))
+        .map(|(topic, &partitions)| (topic.clone(), partitions))
+        .collect();
+    let indexes = if skip_integrity_check {
+        Indexes::default()
+    } else {
+        check::preflight(&store, &layout, &chains, |topic| selected.iter().any(|(t, _)| t == topic)).await?
+    };
+    let indexes = Arc::new(indexes);
     let admin = Admin::connect(&plan.kafka)?;
     let mut jobs = Vec::new();
-    for (topic, &partitions) in &info.topics {
-        if !plan.restore.topics.is_empty() && !plan.restore.topics.matches(topic) {
-            continue;
-        }
+    let mut runs = Vec::new();
+    for (topic, partitions) in &selected {
         let target = plan.restore.topic_mapping.get(topic).cloned().unwrap_or_else(|| topic.clone());
-        prepare_target(plan, &admin, &target, partitions).await?;
-        for partition in 0..partitions {
-            let list: Vec<ManifestEntry> = chains
+        let run = target::begin(plan, &store, &layout, &admin, topic, &target, *partitions).await?;
+        for partition in 0..*partitions {
+            let entries: Vec<ManifestEntry> = chains
                 .get(&(topic.clone(), partition))
                 .map(|c| c.used.iter().map(|l| l.entry.clone()).collect())
                 .unwrap_or_default();
-            progress.expect(list.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.record_count).sum());
-            jobs.push(Job { source: topic.clone(), target: target.clone(), partition, entries: list });
+            let resume = run.resume.get(&partition).copied().unwrap_or_default();
+            let (start, skip) = (resume.start, resume.skip);
+            let records: u64 = entries.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.record_count).sum();
+            progress.expect(records.saturating_sub(skip));
+            let (source, target, indexes) = (topic.clone(), target.clone(), indexes.clone());
+            jobs.push(Job { source, target, partition, entries, start, skip, indexes });
         }
+        runs.push(run);
     }
     let producer = Arc::new(RestoreProducer::new(&plan.kafka, &plan.restore)?);
     let started = Instant::now();
+    let partitions = produce_all(plan, &store, &producer, jobs, &progress, &cancel).await?;
+    let expected: u64 = partitions.iter().map(|p| p.records).sum();
+    if producer.delivered() != expected {
+        return Err(RestoreError::Kafka(KafkaError::Produce {
+            topic: String::new(),
+            partition: -1,
+            reason: format!("{expected} records sent but {} acknowledged", producer.delivered()),
+        }));
+    }
+    for run in runs {
+        run.complete(&store).await?;
+    }
+    Ok(RunSummary::from_partitions("restore", &plan.backup_id, partitions, started.elapsed().as_secs_f64()))
+}
+
+/// Runs every partition's job, bounded by `restore.max_concurrent_partitions`, then flushes the
+/// producer; the first error cancels the rest.
+async fn produce_all(
+    plan: &Plan,
+    store: &Store,
+    producer: &Arc<RestoreProducer>,
+    jobs: Vec<Job>,
+    progress: &Arc<Progress>,
+    cancel: &CancellationToken,
+) -> Result<Vec<PartitionSummary>, RestoreError> {
     let semaphore = Arc::new(Semaphore::new(plan.restore.max_concurrent_partitions));
     let tasks: Vec<_> = jobs
         .into_iter()
@@ -176,13 +254,5 @@ async fn restore(
         return Err(e);
     }
     flush?;
-    let expected: u64 = partitions.iter().map(|p| p.records).sum();
-    if producer.delivered() != expected {
-        return Err(RestoreError::Kafka(KafkaError::Produce {
-            topic: String::new(),
-            partition: -1,
-            reason: format!("{expected} records sent but {} acknowledged", producer.delivered()),
-        }));
-    }
-    Ok(RunSummary::from_partitions("restore", &plan.backup_id, partitions, started.elapsed().as_secs_f64()))
+    Ok(partitions)
 }

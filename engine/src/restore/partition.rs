@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Job, RestoreError};
-use crate::fetch;
+use crate::fetch::{self, FetchError};
 use crate::kafka::{KafkaError, RestoreProducer};
 use crate::progress::Progress;
 use crate::segment::Record;
@@ -56,18 +56,44 @@ async fn read_segments(
     progress: &Progress,
     cancel: &CancellationToken,
 ) -> Result<(), RestoreError> {
+    // Records at the start of the stream that an earlier run delivered: whole segments and whole
+    // blocks are skipped unread, the rest dropped after decoding.
+    let mut skip = job.skip;
     for entry in &job.entries {
         let Some(segment) = &entry.segment else { continue };
-        let index = Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?);
-        for run in fetch::block_runs(&index.blocks) {
+        if skip >= segment.summary.record_count {
+            skip -= segment.summary.record_count;
+            summary.skipped_records += segment.summary.record_count;
+            summary.next_offset = entry.next_offset;
+            continue;
+        }
+        let index = match job.indexes.get(&segment.key) {
+            Some(index) => index.clone(),
+            None => Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?),
+        };
+        let mut first = 0;
+        while first < index.blocks.len() && skip >= u64::from(index.blocks[first].record_count) {
+            skip -= u64::from(index.blocks[first].record_count);
+            summary.skipped_records += u64::from(index.blocks[first].record_count);
+            first += 1;
+        }
+        for run in fetch::block_runs(&index.blocks[first..]) {
+            let run = run.start + first..run.end + first;
             if cancel.is_cancelled() {
                 return Err(RestoreError::Cancelled);
             }
             let bytes = fetch::fetch_run(store, &index, run.clone()).await?;
             let shared = index.clone();
-            let records = tokio::task::spawn_blocking(move || fetch::decode_run(&shared, run, &bytes))
+            let decoded = tokio::task::spawn_blocking(move || fetch::decode_run(&shared, run, &bytes))
                 .await
-                .expect("decode task panicked")?;
+                .expect("decode task panicked");
+            let mut records = decoded.map_err(|e| bad_block(job, &index, e))?;
+            if skip > 0 {
+                let dropped = records.len().min(skip as usize);
+                records.drain(..dropped);
+                skip -= dropped as u64;
+                summary.skipped_records += dropped as u64;
+            }
             let source_bytes: u64 = records.iter().map(Record::source_bytes).sum();
             summary.records += records.len() as u64;
             summary.source_bytes += source_bytes;
@@ -82,5 +108,22 @@ async fn read_segments(
         summary.segments += 1;
         summary.next_offset = entry.next_offset;
     }
+    if skip > 0 {
+        let start = job.start;
+        return Err(RestoreError::Overrun { topic: job.target.clone(), partition: job.partition, start, extra: skip });
+    }
     Ok(())
+}
+
+/// A block that fails its checks mid-restore, named with its offsets and what the target holds.
+fn bad_block(job: &Job, index: &fetch::SegmentIndex, error: FetchError) -> RestoreError {
+    let FetchError::Corrupt { key, source } = error else { return error.into() };
+    let block = source.block().and_then(|b| index.blocks.get(b));
+    RestoreError::BadBlock {
+        key,
+        topic: job.source.clone(),
+        partition: job.partition,
+        offsets: block.map(|b| (b.first_offset, b.last_offset)),
+        reason: source.to_string(),
+    }
 }

@@ -1,8 +1,107 @@
-//! Restore targets: checks or creates each target topic before anything is produced.
+//! Restore targets: checks or creates each target topic before anything is produced, and decides
+//! whether an earlier run's state applies (resume) or the topic starts afresh.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::RestoreError;
+use super::resume::{self, RestoreState, Resume, Selection};
 use crate::config::Plan;
-use crate::kafka::Admin;
+use crate::kafka::{self, Admin};
+use crate::manifest::{self, Layout};
+use crate::store::Store;
+
+/// How long reading a target partition's end may take.
+const END_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One target topic of this run: its state object and, per partition, where its stream began and
+/// how much of it the target holds.
+pub(crate) struct TopicRun {
+    key: String,
+    state: RestoreState,
+    pub(crate) resume: BTreeMap<i32, Resume>,
+}
+
+impl TopicRun {
+    /// Records that every partition's stream was delivered.
+    pub(crate) async fn complete(mut self, store: &Store) -> Result<(), RestoreError> {
+        self.state.completed_at_ms = Some(manifest::now_ms());
+        Ok(resume::save(store, &self.key, &self.state).await?)
+    }
+}
+
+/// Prepares `target` for `source`'s `partitions`: resumes an earlier run of the same restore
+/// when its state applies, otherwise checks or creates the topic and records where each stream
+/// begins — durably, before any record is produced.
+pub(crate) async fn begin(
+    plan: &Plan,
+    store: &Store,
+    layout: &Layout,
+    admin: &Admin,
+    source: &str,
+    target: &str,
+    partitions: i32,
+) -> Result<TopicRun, RestoreError> {
+    let key = resume::state_key(layout, plan, target);
+    let selection = Selection::of(plan, source, target);
+    if let Some(previous) = resume::load(store, &key).await? {
+        if admin.topic(target).await?.is_some_and(|t| t.partitions >= partitions) {
+            let ends = settled_ends(plan, target, partitions).await?;
+            if let Some(resume) = resume::reconcile(&previous, &selection, &ends) {
+                let held: u64 = resume.values().map(|r| r.skip).sum();
+                tracing::info!(
+                    topic = target,
+                    records = held,
+                    "resuming an earlier restore: the target holds its first records already"
+                );
+                return Ok(TopicRun { key, state: previous, resume });
+            }
+        }
+        tracing::info!(topic = target, state = %key, "an earlier restore's state does not apply (other selection, or the topic was recreated): starting afresh");
+    }
+    prepare_target(plan, admin, target, partitions).await?;
+    let start = ends(plan, target, partitions).await?;
+    let resume = start.iter().map(|(&p, &start)| (p, Resume { start, skip: 0 })).collect();
+    let state = RestoreState::begin(selection, start);
+    resume::save(store, &key, &state).await?;
+    Ok(TopicRun { key, state, resume })
+}
+
+/// How long the ends must stay still before a resumed run trusts them.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// The ends once they stop moving: a produce request a killed run sent just before it died may
+/// still be appended after the first read, and its records would otherwise be produced twice.
+async fn settled_ends(plan: &Plan, target: &str, partitions: i32) -> Result<BTreeMap<i32, i64>, RestoreError> {
+    let mut last = ends(plan, target, partitions).await?;
+    for _ in 0..30 {
+        tokio::time::sleep(SETTLE).await;
+        let now = ends(plan, target, partitions).await?;
+        if now == last {
+            return Ok(now);
+        }
+        tracing::info!(topic = target, "the target's end is still moving (an earlier run's last requests); waiting");
+        last = now;
+    }
+    Err(RestoreError::Target {
+        topic: target.to_string(),
+        reason: "its partitions kept growing for 30 s while this restore tried to resume: is another restore or                  producer writing to it? Stop it and run again"
+            .into(),
+    })
+}
+
+/// The current end of each of the target's first `partitions` partitions, read concurrently.
+async fn ends(plan: &Plan, target: &str, partitions: i32) -> Result<BTreeMap<i32, i64>, RestoreError> {
+    let reads = (0..partitions).map(|partition| {
+        let (kafka, target) = (plan.kafka.clone(), target.to_string());
+        tokio::task::spawn_blocking(move || kafka::fetched_end(&kafka, &target, partition, END_TIMEOUT))
+    });
+    let mut out = BTreeMap::new();
+    for (partition, read) in (0..partitions).zip(futures::future::join_all(reads).await) {
+        out.insert(partition, read.expect("end task panicked")?);
+    }
+    Ok(out)
+}
 
 /// Makes sure `target` exists with at least `partitions` partitions and, unless allowed, is empty.
 pub(crate) async fn prepare_target(

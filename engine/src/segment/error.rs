@@ -96,6 +96,15 @@ fn corrupt_location(block: Option<usize>) -> String {
 }
 
 impl SegmentError {
+    /// The block concerned, when the error is about one block.
+    pub fn block(&self) -> Option<usize> {
+        match self {
+            SegmentError::ChecksumMismatch { block, .. } | SegmentError::Corrupt { block, .. } => *block,
+            SegmentError::Decompress { block, .. } | SegmentError::NoSuchBlock { block, .. } => Some(*block),
+            _ => None,
+        }
+    }
+
     /// Shorthand for a [`SegmentError::Corrupt`].
     pub(crate) fn corrupt(block: Option<usize>, reason: impl Into<String>) -> Self {
         SegmentError::Corrupt { block, reason: reason.into() }

@@ -11,6 +11,9 @@ use crate::stats::Summary;
 use crate::warning::{NOISY_CV_THRESHOLD, RECOMMENDED_REPEATS, Warning};
 use std::collections::BTreeMap;
 
+/// Bytes in a GiB, for per-GiB figures.
+const GIB: f64 = (1u64 << 30) as f64;
+
 /// Every metric computable from one sample (metrics whose phases did not run are absent).
 pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
     // A continuous phase is the backup of its sample.
@@ -51,6 +54,7 @@ pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
         (Metric::BackupMbS, backup.map(|b| b.mb_s)),
         (Metric::BackupMbSPerPartition, ratio(backup.map(|b| b.mb_s), Some(f64::from(partitions)))),
         (Metric::RestoreMbS, restore.map(|r| r.mb_s)),
+        (Metric::RestoreSecondsPerGib, restore.and_then(|r| ratio(Some(r.duration_secs), Some(r.bytes as f64 / GIB)))),
         (Metric::CheckpointP99Ms, checkpoint_p99),
         (Metric::PeakRssMb, peak_rss_mb),
         (Metric::CompressionRatio, compression),

@@ -17,8 +17,11 @@ pub enum Metric {
     BackupMbS,
     /// Backup throughput divided by the partition count.
     BackupMbSPerPartition,
-    /// Restore throughput of the engine, payload MB/s.
+    /// Restore throughput of the whole `kbackup restore` command (start to exit), payload MB/s.
     RestoreMbS,
+    /// Recovery time per GiB restored: seconds of the whole `kbackup restore` command per GiB
+    /// of payload (an RTO figure).
+    RestoreSecondsPerGib,
     /// 99th percentile of the time to durably commit a checkpoint, ms.
     CheckpointP99Ms,
     /// Peak resident memory of the backup process, in MB.
@@ -63,10 +66,11 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 22] = [
+    pub const ALL: [Metric; 23] = [
         Metric::BackupMbS,
         Metric::BackupMbSPerPartition,
         Metric::RestoreMbS,
+        Metric::RestoreSecondsPerGib,
         Metric::CheckpointP99Ms,
         Metric::PeakRssMb,
         Metric::CompressionRatio,
@@ -94,6 +98,7 @@ impl Metric {
             Metric::BackupMbS => "backup_mb_s",
             Metric::BackupMbSPerPartition => "backup_mb_s_per_partition",
             Metric::RestoreMbS => "restore_mb_s",
+            Metric::RestoreSecondsPerGib => "restore_seconds_per_gib",
             Metric::CheckpointP99Ms => "checkpoint_p99_ms",
             Metric::PeakRssMb => "peak_rss_mb",
             Metric::CompressionRatio => "compression_ratio",
@@ -127,6 +132,7 @@ impl Metric {
             Metric::BackupMbS | Metric::RestoreMbS => "MB/s",
             Metric::RawConsumeMbS | Metric::RawProduceMbS | Metric::RawPutMbS => "MB/s",
             Metric::BackupMbSPerPartition => "MB/s/partition",
+            Metric::RestoreSecondsPerGib => "s/GiB",
             Metric::CheckpointP99Ms => "ms",
             Metric::PeakRssMb => "MB",
             Metric::CompressionRatio => "x",
@@ -144,6 +150,7 @@ impl Metric {
         !matches!(
             self,
             Metric::CheckpointP99Ms
+                | Metric::RestoreSecondsPerGib
                 | Metric::PeakRssMb
                 | Metric::CpuSecondsPerGb
                 | Metric::LagMbP50
@@ -168,7 +175,7 @@ impl Metric {
             | Metric::PeakRssMb
             | Metric::CompressionRatio
             | Metric::CpuSecondsPerGb => &[Phase::Backup],
-            Metric::RestoreMbS => &[Phase::Restore],
+            Metric::RestoreMbS | Metric::RestoreSecondsPerGib => &[Phase::Restore],
             Metric::EfficiencyBackup => &[Phase::RawConsume, Phase::Backup],
             Metric::EfficiencyRestore => &[Phase::RawProduce, Phase::Restore],
             Metric::RawConsumeMbS => &[Phase::RawConsume],
