@@ -88,8 +88,13 @@ enum Command {
     Restore {
         /// Skip the pre-flight check (chains, headers, footers, indexes) that runs before anything
         /// is produced; each block's checksum is still checked as it is restored.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "full_check")]
         skip_integrity_check: bool,
+        /// Read and check every block before producing anything, so a damaged backup produces
+        /// nothing at all (reads the backup twice). Without it a damaged block stops the restore
+        /// where it is found, naming the object and its offsets.
+        #[arg(long)]
+        full_check: bool,
     },
     /// Check a backup: every checksum (--integrity) or record by record against a topic (--against).
     Verify {
@@ -223,11 +228,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(130));
             }
         }
-        Command::Restore { skip_integrity_check } => {
+        Command::Restore { skip_integrity_check, full_check } => {
+            let check = match (skip_integrity_check, full_check) {
+                (true, _) => restore::PreCheck::Skip,
+                (_, true) => restore::PreCheck::Full,
+                _ => restore::PreCheck::Structure,
+            };
             let progress = Arc::new(Progress::default());
             start_metrics(&cli.metrics, RunCommand::Restore, &plan, &progress).await?;
             let bar = spawn_bar(progress.clone(), RunCommand::Restore, cli.progress_json);
-            let summary = restore::run(&plan, cancel, progress, skip_integrity_check).await;
+            let summary = restore::run(&plan, cancel, progress, check).await;
             bar.finish_and_clear();
             let summary = summary.context("restore failed")?;
             emit(cli.json, &summary, || summary.human())?;

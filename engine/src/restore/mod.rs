@@ -20,6 +20,7 @@ use crate::manifest::{self, Layout, ManifestEntry, ManifestError};
 use crate::progress::Progress;
 use crate::store::{Store, StoreError};
 use crate::summary::{PartitionSummary, RunSummary};
+use crate::verify;
 
 mod check;
 mod partition;
@@ -140,14 +141,28 @@ pub(crate) struct Job {
     pub(crate) indexes: Arc<Indexes>,
 }
 
+/// What a restore checks before it produces anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PreCheck {
+    /// Chains, headers, footers and indexes; each block's CRC is checked as it is restored, so a
+    /// damaged block stops the restore midway (resumable once repaired or skipped).
+    #[default]
+    Structure,
+    /// Every block of every chain segment read and checked first (the backup is read twice): a
+    /// damaged backup produces nothing at all.
+    Full,
+    /// Nothing up front; blocks are still checked as they are restored.
+    Skip,
+}
+
 /// Restores the backup named in the plan; an error is counted in `progress` by its kind.
 pub async fn run(
     plan: &Plan,
     cancel: CancellationToken,
     progress: Arc<Progress>,
-    skip_integrity_check: bool,
+    check: PreCheck,
 ) -> Result<RunSummary, RestoreError> {
-    let result = restore(plan, cancel, progress.clone(), skip_integrity_check).await;
+    let result = restore(plan, cancel, progress.clone(), check).await;
     if let Err(e) = &result {
         progress.error_seen(e.kind());
     }
@@ -158,7 +173,7 @@ async fn restore(
     plan: &Plan,
     cancel: CancellationToken,
     progress: Arc<Progress>,
-    skip_integrity_check: bool,
+    check: PreCheck,
 ) -> Result<RunSummary, RestoreError> {
     let store = Store::open(&plan.storage).await?;
     let layout = Layout::new(&plan.backup_id);
@@ -170,10 +185,19 @@ async fn restore(
         .filter(|(topic, _)| plan.restore.topics.is_empty() || plan.restore.topics.matches(topic))
         .map(|(topic, &partitions)| (topic.clone(), partitions))
         .collect();
-    let indexes = if skip_integrity_check {
-        Indexes::default()
-    } else {
-        check::preflight(&store, &layout, &chains, |topic| selected.iter().any(|(t, _)| t == topic)).await?
+    let is_selected = |topic: &str| selected.iter().any(|(t, _)| t == topic);
+    let indexes = match check {
+        PreCheck::Skip => Indexes::default(),
+        PreCheck::Structure => check::preflight(&store, &layout, &chains, is_selected).await?,
+        PreCheck::Full => {
+            let chosen = chains.iter().filter(|((topic, _), _)| is_selected(topic));
+            let chosen = chosen.map(|(k, v)| (k.clone(), v.clone())).collect();
+            let report = verify::integrity(&store, &layout, &chosen, verify::Scope::Chain).await?;
+            if !report.problems.is_empty() {
+                return Err(RestoreError::Damaged(report.problem_lines()));
+            }
+            Indexes::default()
+        }
     };
     let indexes = Arc::new(indexes);
     let admin = Admin::connect(&plan.kafka)?;
