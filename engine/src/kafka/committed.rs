@@ -45,8 +45,8 @@ impl GroupAdmin {
     }
 
     fn group_error(&self, group: &str, op: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError {
-        let (group, bootstrap) = (group.to_string(), self.plan.bootstrap_servers.clone());
-        move |source| KafkaError::Group { group, op, bootstrap, source }
+        let group = group.to_string();
+        move |source| KafkaError::Group { group, op, source }
     }
 
     /// Every consumer group of the cluster (ListGroups, then DescribeGroups), sorted by name.

@@ -98,14 +98,14 @@ pub enum KafkaError {
         reason: String,
     },
     /// A request for another application's consumer group failed.
-    #[error("Kafka {op} for consumer group '{group}' failed at {bootstrap}: {source}")]
+    #[error(
+        "Kafka {op} for consumer group '{group}' failed: {source} (check kafka.bootstrap_servers and the group's ACLs)"
+    )]
     Group {
         /// Group id (`*` for all groups).
         group: String,
         /// Request.
         op: &'static str,
-        /// Bootstrap servers.
-        bootstrap: String,
         /// librdkafka error.
         source: RdError,
     },
