@@ -125,6 +125,8 @@ fn a_group_resumes_on_the_restored_topic_where_it_stopped() {
     let source: Vec<Vec<(i64, Kv)>> = (0..PARTITIONS).map(|p| read_all(&env, &topic, p)).collect();
     assert!(source.iter().all(|s| s.len() == 200), "{:?}", source.iter().map(Vec::len).collect::<Vec<_>>());
     // The target holds one record per partition already: the restored stream starts at offset 1.
+    // One record (one batch) each, so tansu's ListOffsets reports that end exactly (it answers the
+    // newest batch's base offset + 1: README, Known broker quirks).
     create_topic(&env, &restored, PARTITIONS);
     produce_named(&env, &restored, "old", 1);
 
@@ -222,4 +224,57 @@ fn translated(rows: &serde_json::Value, group: &str, target: &str) -> BTreeMap<i
         .filter(|r| r["group"] == group && r["target_topic"] == target)
         .map(|r| (r["target_partition"].as_i64().unwrap() as i32, r["target_offset"].as_i64().unwrap()))
         .collect()
+}
+
+/// Commits `offsets` for `group` from outside it (as a tool would), partition → offset.
+fn commit_as(env: &Env, topic: &str, group: &str, offsets: &[(i32, i64)]) {
+    let consumer: BaseConsumer = reader(env, group).create().unwrap();
+    let mut list = TopicPartitionList::new();
+    for (p, o) in offsets {
+        list.add_partition_offset(topic, *p, Offset::Offset(*o)).unwrap();
+    }
+    consumer.commit(&list, CommitMode::Sync).unwrap();
+}
+
+/// A continuous backup captures at start and again when a group's offsets change (not when they
+/// stay the same, not even at the stop); the restore side plans from the newest capture.
+#[test]
+fn continuous_backup_captures_changed_offsets_and_restore_plans_from_the_newest() {
+    let Some(env) = env() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (topic, group) = (unique("cgc"), unique("app"));
+    create_topic(&env, &topic, PARTITIONS);
+    produce_named(&env, &topic, "k", 20);
+    commit_as(&env, &topic, &group, &[(0, 5), (1, 5)]);
+    let backup_id = unique("b");
+    let extra = format!("  consumer_groups:\n    include: [\"{group}\"]\n    interval: 200ms\n");
+    // A target that does not exist yet starts at 0 (tansu's ListOffsets would under-report an
+    // existing one's end: README, Known broker quirks).
+    let target = format!("{topic}-restored");
+    let settings = Settings {
+        mapping: Some((&topic, &target)),
+        ..crate::continuous::continuous_settings(&backup_id, &topic, &extra)
+    };
+    let config = write_config(&env, dir.path(), &settings);
+    restore_section(&config, &format!("  consumer_groups:\n    include: [\"{group}\"]\n"));
+    let captures_dir = dir.path().join("store").join(&backup_id).join("groups");
+    let captures = || files_with_extension(&captures_dir, "json");
+    let mut run = crate::continuous::start(&config, dir.path(), &[]);
+    let wait_for = |run: &mut crate::continuous::Running, n: usize| {
+        let started = Instant::now();
+        while captures().len() < n {
+            run.assert_alive();
+            assert!(started.elapsed() < DEADLINE, "{n} captures not within {DEADLINE:?}: {}", run.stderr_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(&mut run, 1);
+    commit_as(&env, &topic, &group, &[(0, 12), (1, 20)]);
+    wait_for(&mut run, 2);
+    let (status, _, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(captures().len(), 2, "unchanged offsets are not stored again: {:?}", captures());
+
+    let plan = json(kbackup(&config, &["offsets", "plan", "--json"]));
+    assert_eq!(translated(&plan["offsets"], &group, &target), BTreeMap::from([(0, 12), (1, 20)]), "{plan}");
 }
