@@ -15,6 +15,7 @@ pub mod completion;
 pub mod config;
 pub mod delete;
 pub mod fetch;
+pub mod groups;
 pub mod kafka;
 pub mod manifest;
 pub mod metrics;

@@ -4,6 +4,8 @@
 //! Layout under `<prefix>/<backup_id>/`:
 //! - `backup.json`: tool version, topics and partition counts, codec (rewritten once per run).
 //! - `segments/<topic>/<partition>/<start_offset:020>.kseg`: segment objects.
+//! - `groups/<captured_at_ms:020>[.<writer>].json`: committed consumer-group offsets, one immutable
+//!   object per capture (`crate::groups`).
 //! - `manifest/<topic>/<partition>/<start_offset:020>.json`: one [`ManifestEntry`] per segment or gap,
 //!   written only after the segment object is durable. No document is rewritten per segment, and
 //!   the key of a segment depends only on where its reading began, so a rerun after a crash
@@ -91,6 +93,20 @@ impl Layout {
     /// Prefix of all segments.
     pub fn segments_prefix(&self) -> String {
         format!("{}/segments/", self.backup_id)
+    }
+
+    /// Prefix of the consumer-group offset captures (`crate::groups`).
+    pub fn groups_prefix(&self) -> String {
+        format!("{}/groups/", self.backup_id)
+    }
+
+    /// One immutable capture of committed group offsets, named by its time (so keys sort by it)
+    /// and, in consumer-group mode, by the writer that took it (instances never overwrite each other).
+    pub fn groups_key(&self, captured_at_ms: i64, writer: Option<&str>) -> String {
+        match writer {
+            Some(writer) => format!("{}/groups/{captured_at_ms:020}.{writer}.json", self.backup_id),
+            None => format!("{}/groups/{captured_at_ms:020}.json", self.backup_id),
+        }
     }
 }
 

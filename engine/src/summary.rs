@@ -40,6 +40,9 @@ pub struct RunSummary {
     /// this one (a resumed restore).
     #[serde(default)]
     pub skipped_records: u64,
+    /// Restore: the consumer-group offsets committed on the target (`restore.consumer_groups`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumer_groups: Vec<crate::restore::TranslatedOffset>,
 }
 
 /// One partition's figures.
@@ -151,6 +154,7 @@ impl RunSummary {
             skipped_records: partitions.iter().map(|p| p.skipped_records).sum(),
             partitions,
             checkpoint_latency_ms: None,
+            consumer_groups: Vec::new(),
         }
     }
 
@@ -177,6 +181,15 @@ impl RunSummary {
             out.push_str(&format!(
                 "\ncheckpoint latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} checkpoints)",
                 l.p50, l.p99, l.max, l.count
+            ));
+        }
+        if !self.consumer_groups.is_empty() {
+            let groups: std::collections::BTreeSet<&str> =
+                self.consumer_groups.iter().map(|t| t.group.as_str()).collect();
+            out.push_str(&format!(
+                "\nconsumer groups committed: {} ({} partition offsets)",
+                groups.into_iter().collect::<Vec<_>>().join(", "),
+                self.consumer_groups.len()
             ));
         }
         out

@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod closed_stdout;
+mod consumer_offsets;
 mod continuous;
 mod corruption;
 mod crash;

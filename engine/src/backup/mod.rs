@@ -8,6 +8,7 @@
 
 mod continuous;
 mod group;
+mod groups;
 mod partition;
 mod roll;
 
@@ -70,6 +71,9 @@ pub enum BackupError {
         /// The first failure.
         first: Box<BackupError>,
     },
+    /// The snapshot's consumer-group offsets could not be captured (`backup.consumer_groups`).
+    #[error(transparent)]
+    Groups(Box<crate::groups::GroupsError>),
     /// A continuous run was stopped, but some partitions did not flush and checkpoint their open
     /// segment within `--shutdown-timeout`. Nothing past their last checkpoint was recorded.
     #[error(
@@ -147,21 +151,11 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
         latencies: Arc::new(Mutex::new(latency_histogram())),
         writer: group.then(writer_tag),
     };
-    let (partitions, failures) = if group {
-        continuous::Supervisor::new(ctx.clone(), admin, cancel, &topics).run_in_group(&topics).await?
-    } else {
-        let existing = manifest::read_entries(&ctx.store, &ctx.layout).await?;
-        let ranges = plan_ranges(plan, &admin, &ctx.store, &ctx.layout, &topics, &existing).await?;
-        for range in &ranges {
-            ctx.progress.partition_planned(&range.topic, range.partition, range.span.start, range.span.boundary);
-        }
-        match plan.backup.mode {
-            BackupMode::Snapshot => run_snapshot(&ctx, ranges, cancel).await,
-            BackupMode::Continuous => {
-                continuous::Supervisor::new(ctx.clone(), admin, cancel, &topics).run(ranges).await?
-            }
-        }
-    };
+    let captures = groups::GroupCaptures::start(&ctx, &admin).await?;
+    let outcome = run_partitions(plan, &ctx, admin, cancel, &topics).await;
+    // Continuous mode: the last capture is taken after every segment is flushed, whatever the outcome.
+    captures.stop().await;
+    let (partitions, failures) = outcome?;
     let total = partitions.len() + failures.len();
     if let Some(first) = failures.into_iter().next() {
         let failed = total - partitions.len();
@@ -171,6 +165,28 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
         RunSummary::from_partitions("backup", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
     summary.checkpoint_latency_ms = summarize_latency(&ctx.latencies.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(summary)
+}
+
+/// Runs the partitions: through the group, or standalone as a snapshot or continuously.
+async fn run_partitions(
+    plan: &Plan,
+    ctx: &RunContext,
+    admin: Admin,
+    cancel: CancellationToken,
+    topics: &[TopicInfo],
+) -> Result<(Vec<PartitionSummary>, Vec<BackupError>), BackupError> {
+    if plan.backup.coordination() == Coordination::Group {
+        return continuous::Supervisor::new(ctx.clone(), admin, cancel, topics).run_in_group(topics).await;
+    }
+    let existing = manifest::read_entries(&ctx.store, &ctx.layout).await?;
+    let ranges = plan_ranges(plan, &admin, &ctx.store, &ctx.layout, topics, &existing).await?;
+    for range in &ranges {
+        ctx.progress.partition_planned(&range.topic, range.partition, range.span.start, range.span.boundary);
+    }
+    match plan.backup.mode {
+        BackupMode::Snapshot => Ok(run_snapshot(ctx, ranges, cancel).await),
+        BackupMode::Continuous => continuous::Supervisor::new(ctx.clone(), admin, cancel, topics).run(ranges).await,
+    }
 }
 
 /// A tag unique to this process among the backup's writers: 8 hex digits of std's randomly

@@ -132,6 +132,9 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Consumer-group offsets of the backup (captured with backup.consumer_groups).
+    #[command(subcommand)]
+    Offsets(OffsetsCommand),
     /// Measure how fast the configured storage accepts uploads: the ceiling for backup.
     ///
     /// Streams incompressible bytes through the same multipart writer a backup uses (part size and
@@ -144,6 +147,16 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         streams: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum OffsetsCommand {
+    /// Print the offsets `kbackup restore` with this config would commit for the groups of
+    /// restore.consumer_groups: group, source topic, partition and offset, target topic, partition
+    /// and offset. Reads the backup (only the blocks that hold a committed offset) and the target's
+    /// watermarks; writes nothing. Targets that do not exist yet are taken as starting at 0.
+    #[command(after_help = "Example:\n  kbackup offsets plan -c examples/restore.yaml --json")]
+    Plan,
 }
 
 fn parse_size_arg(text: &str) -> Result<u64, String> {
@@ -241,6 +254,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             bar.finish_and_clear();
             let summary = summary.context("restore failed")?;
             emit(cli.json, &summary, || summary.human())?;
+        }
+        Command::Offsets(OffsetsCommand::Plan) => {
+            let offsets = restore::plan_offsets(&plan).await.context("offsets plan failed")?;
+            emit(cli.json, &offsets, || offsets.human())?;
         }
         Command::Verify { integrity, against, topic } => {
             return verify_command(&plan, cli.json, integrity, against, topic).await;

@@ -116,6 +116,37 @@ pub struct BackupSection {
     pub coordination: Option<String>,
     /// The consumer group of `coordination: group` (default `kbackup.<backup_id>`).
     pub group_id: Option<String>,
+    /// Consumer groups whose committed offsets are captured into the backup (issue 13 §2).
+    #[serde(default)]
+    pub consumer_groups: BackupGroupsSection,
+}
+
+/// `backup.consumer_groups:` which groups' committed offsets are captured, and how often.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupGroupsSection {
+    /// Groups to capture (regexes over whole group names; default none: nothing is captured).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Groups to leave out, applied after `include`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Continuous mode: how often the offsets are captured (default 60s; also once at the stop).
+    pub interval: Option<Millis>,
+}
+
+/// `restore.consumer_groups:` which captured groups get translated offsets on the target.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreGroupsSection {
+    /// Groups to commit on the target (regexes over whole group names; default none).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Groups to leave out, applied after `include`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Commit even for a group that has active members on the target (default false: refused).
+    pub allow_active: Option<bool>,
 }
 
 /// `storage:` section.
@@ -171,4 +202,7 @@ pub struct RestoreSection {
     pub linger_ms: Option<Millis>,
     /// Producer batch size.
     pub batch_size: Option<ByteSize>,
+    /// Consumer groups whose captured offsets are translated and committed on the target.
+    #[serde(default)]
+    pub consumer_groups: RestoreGroupsSection,
 }

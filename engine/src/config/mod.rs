@@ -9,8 +9,9 @@ use std::path::Path;
 pub use file::ConfigFile;
 pub(crate) use plan::validate_backup_id;
 pub use plan::{
-    BackupMode, BackupPlan, Coordination, DEFAULT_METADATA_REFRESH, DEFAULT_SEGMENT_MAX_AGE, DEFAULT_SHUTDOWN_TIMEOUT,
-    DEFAULT_ZSTD_LEVEL, KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter, ZSTD_LEVELS,
+    BackupMode, BackupPlan, Coordination, DEFAULT_GROUP_CAPTURE_INTERVAL, DEFAULT_METADATA_REFRESH,
+    DEFAULT_SEGMENT_MAX_AGE, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_ZSTD_LEVEL, GroupCapturePlan, GroupRestorePlan,
+    KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter, ZSTD_LEVELS,
 };
 pub use units::{ByteSize, Millis, human_bytes, parse_duration, parse_size};
 

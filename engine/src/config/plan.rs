@@ -7,7 +7,10 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::ConfigError;
-use super::file::{BackupSection, ConfigFile, KafkaSection, RestoreSection, StorageSection, TopicFilterSection};
+use super::file::{
+    BackupGroupsSection, BackupSection, ConfigFile, KafkaSection, RestoreGroupsSection, RestoreSection, StorageSection,
+    TopicFilterSection,
+};
 use super::units::Millis;
 use crate::segment::Codec;
 
@@ -108,6 +111,8 @@ pub struct BackupPlan {
     pub coordination_setting: Option<Coordination>,
     /// The consumer group instances of this backup join; default `kbackup.<backup_id>`.
     pub group_id: String,
+    /// Which consumer groups' committed offsets are captured (`backup.consumer_groups`).
+    pub consumer_groups: GroupCapturePlan,
 }
 
 impl BackupPlan {
@@ -224,6 +229,8 @@ pub struct RestorePlan {
     pub linger: Duration,
     /// Producer batch size.
     pub batch_size: u64,
+    /// Which captured consumer groups are translated and committed (`restore.consumer_groups`).
+    pub consumer_groups: GroupRestorePlan,
 }
 
 impl TopicFilter {
@@ -238,6 +245,11 @@ impl TopicFilter {
     }
 
     fn resolve(raw: &TopicFilterSection, path: &str) -> Result<Self, ConfigError> {
+        Self::from_patterns(&raw.include, &raw.exclude, path)
+    }
+
+    /// Compiles include and exclude patterns (whole-name regexes); errors name `<path>.include`/`.exclude`.
+    fn from_patterns(include: &[String], exclude: &[String], path: &str) -> Result<Self, ConfigError> {
         let compile = |patterns: &[String], key: &str| {
             patterns
                 .iter()
@@ -248,7 +260,7 @@ impl TopicFilter {
                 })
                 .collect::<Result<Vec<_>, _>>()
         };
-        Ok(Self { include: compile(&raw.include, "include")?, exclude: compile(&raw.exclude, "exclude")? })
+        Ok(Self { include: compile(include, "include")?, exclude: compile(exclude, "exclude")? })
     }
 }
 
@@ -412,6 +424,7 @@ fn resolve_backup(raw: &BackupSection, backup_id: &str) -> Result<BackupPlan, Co
             Some("") => return Err(ConfigError::invalid("backup.group_id", "must not be empty")),
             Some(id) => id.to_string(),
         },
+        consumer_groups: resolve_group_capture(&raw.consumer_groups)?,
     })
 }
 
@@ -499,5 +512,63 @@ fn resolve_restore(raw: &RestoreSection) -> Result<RestorePlan, ConfigError> {
         max_in_flight,
         linger: raw.linger_ms.map_or(Duration::from_millis(5), |m| m.0),
         batch_size: raw.batch_size.map_or(1 << 20, |b| b.0),
+        consumer_groups: resolve_group_restore(&raw.consumer_groups)?,
+    })
+}
+
+// ---- consumer-group offsets (issue 13 §2): `backup.consumer_groups`, `restore.consumer_groups` ----
+
+/// `backup.consumer_groups.interval` when unset.
+pub const DEFAULT_GROUP_CAPTURE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Which consumer groups' committed offsets a backup captures.
+#[derive(Debug, Clone, Default)]
+pub struct GroupCapturePlan {
+    /// Group names to capture; empty include (the default) captures nothing.
+    pub groups: TopicFilter,
+    /// Continuous mode: time between captures; default 60 s (plus one at the stop).
+    pub interval: Duration,
+}
+
+impl GroupCapturePlan {
+    /// Whether any group is to be captured at all.
+    pub fn enabled(&self) -> bool {
+        !self.groups.is_empty()
+    }
+}
+
+/// Which captured consumer groups a restore commits, translated, on the target.
+#[derive(Debug, Clone, Default)]
+pub struct GroupRestorePlan {
+    /// Group names to commit; empty include (the default) commits nothing.
+    pub groups: TopicFilter,
+    /// Commit even for a group with active members on the target (they would not see the commit
+    /// until they rejoin, and their own commits would overwrite it); default false: refused.
+    pub allow_active: bool,
+}
+
+impl GroupRestorePlan {
+    /// Whether any group is to be translated at all.
+    pub fn enabled(&self) -> bool {
+        !self.groups.is_empty()
+    }
+}
+
+fn resolve_group_capture(raw: &BackupGroupsSection) -> Result<GroupCapturePlan, ConfigError> {
+    Ok(GroupCapturePlan {
+        groups: TopicFilter::from_patterns(&raw.include, &raw.exclude, "backup.consumer_groups")?,
+        interval: at_least(
+            raw.interval,
+            DEFAULT_GROUP_CAPTURE_INTERVAL,
+            MIN_INTERVAL,
+            "backup.consumer_groups.interval",
+        )?,
+    })
+}
+
+fn resolve_group_restore(raw: &RestoreGroupsSection) -> Result<GroupRestorePlan, ConfigError> {
+    Ok(GroupRestorePlan {
+        groups: TopicFilter::from_patterns(&raw.include, &raw.exclude, "restore.consumer_groups")?,
+        allow_active: raw.allow_active.unwrap_or(false),
     })
 }

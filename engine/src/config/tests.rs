@@ -197,3 +197,32 @@ fn shipped_examples_resolve() {
     }
     assert!(checked >= 3, "examples/ holds the README's configs ({checked} found)");
 }
+
+#[test]
+fn consumer_group_keys() {
+    let plan = parse(MINIMAL, "t", no_env).unwrap();
+    assert!(!plan.backup.consumer_groups.enabled(), "no group is captured unless asked");
+    assert!(!plan.restore.consumer_groups.enabled());
+    assert_eq!(plan.backup.consumer_groups.interval, DEFAULT_GROUP_CAPTURE_INTERVAL);
+    let text = MINIMAL.replace(
+        "storage:",
+        "backup:\n  consumer_groups:\n    include: [\"billing.*\"]\n    exclude: [\"billing-test\"]\n    interval: 5s\nstorage:",
+    ) + "restore:\n  consumer_groups:\n    include: [\"billing\"]\n    allow_active: true\n";
+    let plan = parse(&text, "t", no_env).unwrap();
+    let capture = &plan.backup.consumer_groups;
+    assert!(capture.groups.matches("billing-eu") && !capture.groups.matches("billing-test"));
+    assert!(!capture.groups.matches("xbilling"), "patterns match whole names");
+    assert_eq!(capture.interval, std::time::Duration::from_secs(5));
+    assert!(plan.restore.consumer_groups.groups.matches("billing"));
+    assert!(plan.restore.consumer_groups.allow_active);
+}
+
+#[test]
+fn consumer_group_errors_name_the_key() {
+    let bad = MINIMAL.replace("storage:", "backup:\n  consumer_groups:\n    include: [\"(\"]\nstorage:");
+    assert!(err(&bad).contains("backup.consumer_groups.include"), "{}", err(&bad));
+    let short = MINIMAL.replace("storage:", "backup:\n  consumer_groups:\n    interval: 10ms\nstorage:");
+    assert!(err(&short).contains("backup.consumer_groups.interval"), "{}", err(&short));
+    let unknown = format!("{MINIMAL}restore:\n  consumer_groups:\n    allow_actve: true\n");
+    assert!(err(&unknown).contains("allow_actve"), "{}", err(&unknown));
+}

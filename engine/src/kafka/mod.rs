@@ -6,6 +6,7 @@
 //! - KIP-98 (transactions, `read_committed`), KIP-82 (record headers).
 
 mod admin;
+mod committed;
 mod group;
 mod reader;
 mod sink;
@@ -16,6 +17,7 @@ use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 
 pub use admin::{Admin, TopicInfo};
+pub use committed::{GroupAdmin, GroupListing};
 pub use group::{GroupEvent, GroupMember, PartitionKey};
 pub use reader::{
     ReadEnd, Span, fetched_end, follow_partition, message_headers, message_timestamp, read_partition, to_record,
@@ -93,6 +95,26 @@ pub enum KafkaError {
         /// Partition.
         partition: i32,
         /// Delivery error.
+        reason: String,
+    },
+    /// A request for another application's consumer group failed.
+    #[error(
+        "Kafka {op} for consumer group '{group}' failed: {source} (check kafka.bootstrap_servers and the group's ACLs)"
+    )]
+    Group {
+        /// Group id (`*` for all groups).
+        group: String,
+        /// Request.
+        op: &'static str,
+        /// librdkafka error.
+        source: RdError,
+    },
+    /// Offsets committed for a group did not read back as committed.
+    #[error("committing offsets for consumer group '{group}' did not take effect: {reason}")]
+    GroupCommit {
+        /// Group id.
+        group: String,
+        /// What was committed and what the group holds.
         reason: String,
     },
     /// Creating a topic failed.

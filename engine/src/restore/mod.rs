@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Plan;
 use crate::fetch::FetchError;
-use crate::kafka::{Admin, KafkaError, RestoreProducer};
+use crate::kafka::{Admin, GroupAdmin, KafkaError, RestoreProducer};
 use crate::manifest::{self, Layout, ManifestEntry, ManifestError};
 use crate::progress::Progress;
 use crate::store::{Store, StoreError};
@@ -23,11 +23,19 @@ use crate::summary::{PartitionSummary, RunSummary};
 use crate::verify;
 
 mod check;
+mod groups;
+mod offsets;
 mod partition;
+mod plan;
 pub mod resume;
 mod target;
 
+pub use offsets::{SourceOffset, TranslatedOffset};
+pub use plan::{OffsetsPlan, plan_offsets};
+
 use check::Indexes;
+use groups::GroupTranslation;
+use offsets::StreamObserver;
 use partition::restore_partition;
 
 /// Why a restore failed or was refused.
@@ -102,6 +110,15 @@ pub enum RestoreError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// A consumer-group capture could not be read.
+    #[error(transparent)]
+    Capture(#[from] crate::groups::GroupsError),
+    /// Consumer-group offsets cannot be translated or committed as configured.
+    #[error("consumer-group offsets: {reason}")]
+    Groups {
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// The restore was interrupted.
     #[error(
         "restore interrupted; the target topics hold a prefix of the backup — run the same command again to resume"
@@ -116,7 +133,9 @@ impl RestoreError {
             RestoreError::Kafka(_)
             | RestoreError::NotEmpty { .. }
             | RestoreError::Target { .. }
-            | RestoreError::Overrun { .. } => "kafka",
+            | RestoreError::Overrun { .. }
+            | RestoreError::Groups { .. } => "kafka",
+            RestoreError::Capture(_) => "manifest",
             RestoreError::Store(_) => "store",
             RestoreError::Manifest(_) => "manifest",
             RestoreError::Fetch(_) | RestoreError::BadBlock { .. } => "segment",
@@ -139,6 +158,9 @@ pub(crate) struct Job {
     pub(crate) skip: u64,
     /// Segment indexes the pre-flight check read, so they are not read twice.
     pub(crate) indexes: Arc<Indexes>,
+    /// Translates consumer-group offsets into the target partition's stream, if any group
+    /// committed; it has seen the `skip` records already delivered.
+    pub(crate) observer: Option<StreamObserver>,
 }
 
 /// What a restore checks before it produces anything.
@@ -201,6 +223,9 @@ async fn restore(
     };
     let indexes = Arc::new(indexes);
     let admin = Admin::connect(&plan.kafka)?;
+    let group_admin = GroupAdmin::connect(&plan.kafka)?;
+    let mut translation = GroupTranslation::load(plan, &store, &layout).await?;
+    translation.check_target(plan, &group_admin).await?;
     let mut jobs = Vec::new();
     let mut runs = Vec::new();
     for (topic, partitions) in &selected {
@@ -215,8 +240,10 @@ async fn restore(
             let (start, skip) = (resume.start, resume.skip);
             let records: u64 = entries.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.record_count).sum();
             progress.expect(records.saturating_sub(skip));
+            let feeds = [(topic.clone(), partition)];
+            let observer = translation.observer(&store, start, (&target, partition), &feeds, &entries, skip).await?;
             let (source, target, indexes) = (topic.clone(), target.clone(), indexes.clone());
-            jobs.push(Job { source, target, partition, entries, start, skip, indexes });
+            jobs.push(Job { source, target, partition, entries, start, skip, indexes, observer });
         }
         runs.push(run);
     }
@@ -234,7 +261,10 @@ async fn restore(
     for run in runs {
         run.complete(&store).await?;
     }
-    Ok(RunSummary::from_partitions("restore", &plan.backup_id, partitions, started.elapsed().as_secs_f64()))
+    let mut summary =
+        RunSummary::from_partitions("restore", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
+    summary.consumer_groups = translation.commit(&group_admin).await?;
+    Ok(summary)
 }
 
 /// Runs every partition's job, bounded by `restore.max_concurrent_partitions`, then flushes the

@@ -19,7 +19,7 @@ use crate::summary::{PartitionSummary, mb_per_sec};
 pub(crate) async fn restore_partition(
     store: &Store,
     producer: &Arc<RestoreProducer>,
-    job: Job,
+    mut job: Job,
     progress: &Progress,
     cancel: &CancellationToken,
 ) -> Result<PartitionSummary, RestoreError> {
@@ -29,11 +29,21 @@ pub(crate) async fn restore_partition(
     let (tx, mut rx) = mpsc::channel::<Vec<Record>>(2);
     let sender = {
         let (producer, target, partition) = (producer.clone(), job.target.clone(), job.partition);
+        // Group offset translation sees every record sent, at its position in the target's stream.
+        let mut observer = job.observer.take().map(|o| (o.source(&job.source, job.partition), o));
+        let mut position = job.skip;
         tokio::task::spawn_blocking(move || {
             while let Some(batch) = rx.blocking_recv() {
+                if let Some((Some(source), observer)) = observer.as_mut() {
+                    observer.observe_records(*source, &batch, position);
+                }
                 for record in &batch {
                     producer.send(&target, partition, record)?;
                 }
+                position += batch.len() as u64;
+            }
+            if let Some((_, observer)) = observer {
+                observer.finish(position);
             }
             Ok::<_, KafkaError>(())
         })
