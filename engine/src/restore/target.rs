@@ -59,8 +59,10 @@ pub(crate) async fn begin(
         }
         tracing::info!(topic = target, state = %key, "an earlier restore's state does not apply (other selection, or the topic was recreated): starting afresh");
     }
-    prepare_target(plan, admin, target, partitions).await?;
-    let start = ends(plan, target, partitions).await?;
+    let created = prepare_target(plan, admin, target, partitions).await?;
+    // A topic created just now starts at 0: no need to ask it.
+    let start =
+        if created { (0..partitions).map(|p| (p, 0)).collect() } else { ends(plan, target, partitions).await? };
     let resume = start.iter().map(|(&p, &start)| (p, Resume { start, skip: 0 })).collect();
     let state = RestoreState::begin(selection, start);
     resume::save(store, &key, &state).await?;
@@ -103,17 +105,19 @@ async fn ends(plan: &Plan, target: &str, partitions: i32) -> Result<BTreeMap<i32
     Ok(out)
 }
 
-/// Makes sure `target` exists with at least `partitions` partitions and, unless allowed, is empty.
+/// Makes sure `target` exists with at least `partitions` partitions and, unless allowed, is empty;
+/// true when it created the topic.
 pub(crate) async fn prepare_target(
     plan: &Plan,
     admin: &Admin,
     target: &str,
     partitions: i32,
-) -> Result<(), RestoreError> {
+) -> Result<bool, RestoreError> {
     match admin.topic(target).await? {
         None if plan.restore.create_topics => {
             tracing::info!(topic = target, partitions, "creating target topic");
             admin.create_topic(target, partitions, plan.restore.replication_factor).await?;
+            return Ok(true);
         }
         None => {
             return Err(RestoreError::Target {
@@ -140,5 +144,5 @@ pub(crate) async fn prepare_target(
         }
         Some(_) => {}
     }
-    Ok(())
+    Ok(false)
 }
