@@ -3,6 +3,7 @@
 //!
 //! Layout under `<prefix>/<backup_id>/`:
 //! - `backup.json`: tool version, topics and partition counts, codec (rewritten once per run).
+//! - `topics/<topic>.json`: the topic's own configs and partition count ([`topics`]).
 //! - `segments/<topic>/<partition>/<start_offset:020>.kseg`: segment objects.
 //! - `groups/<captured_at_ms:020>[.<writer>].json`: committed consumer-group offsets, one immutable
 //!   object per capture (`crate::groups`).
@@ -24,8 +25,10 @@ use crate::segment::SegmentSummary;
 use crate::store::{Store, StoreError};
 
 pub mod chain;
+pub mod topics;
 
 pub use chain::{Chain, Link};
+pub use topics::{TopicConfig, read_topic_config, write_topic_config};
 
 /// Version of the layout and metadata documents.
 pub const FORMAT_VERSION: u32 = 1;

@@ -13,4 +13,5 @@ mod delete;
 mod group;
 mod metrics;
 mod round_trip;
+mod topics;
 mod zombie;

@@ -141,7 +141,7 @@ impl Supervisor {
         }
         // The backup's info lists every topic and partition count before any of their segments exist.
         let (store, layout) = (self.ctx.store.clone(), self.ctx.layout.clone());
-        write_info(&plan, &store, &layout, &topics).await?;
+        write_info(&plan, &self.admin, &store, &layout, &topics).await?;
         let existing = manifest::read_entries(&store, &layout).await?;
         for (topic, partition) in new {
             let range = plan_range(&plan, &self.admin, &store, &layout, &topic, partition, &existing).await?;

@@ -248,7 +248,7 @@ impl Supervisor {
         tracing::info!(topics = ?names, "topic list changed; resubscribing the group");
         m.member.subscribe(names.clone());
         m.topics = names;
-        write_info(&plan, &self.ctx.store, &self.ctx.layout, &topics).await
+        write_info(&plan, &self.admin, &self.ctx.store, &self.ctx.layout, &topics).await
     }
 }
 

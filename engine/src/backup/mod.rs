@@ -11,6 +11,7 @@ mod group;
 mod groups;
 mod partition;
 mod roll;
+mod topics;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -141,7 +142,7 @@ pub async fn run(plan: &Plan, cancel: CancellationToken, progress: Arc<Progress>
             tracing::info!(count = stale, "removed unfinished uploads of an interrupted run");
         }
     }
-    write_info(plan, &store, &layout, &topics).await?;
+    write_info(plan, &admin, &store, &layout, &topics).await?;
     let started = Instant::now();
     let ctx = RunContext {
         plan: Arc::new(plan.clone()),
@@ -248,7 +249,15 @@ async fn select_topics(plan: &Plan, admin: &Admin) -> Result<Vec<TopicInfo>, Bac
     Ok(selected)
 }
 
-async fn write_info(plan: &Plan, store: &Store, layout: &Layout, topics: &[TopicInfo]) -> Result<(), BackupError> {
+/// Rewrites `backup.json` and captures the topics' configs (`topics::capture_topic_configs`).
+async fn write_info(
+    plan: &Plan,
+    admin: &Admin,
+    store: &Store,
+    layout: &Layout,
+    topics: &[TopicInfo],
+) -> Result<(), BackupError> {
+    topics::capture_topic_configs(admin, store, layout, topics).await?;
     let now = manifest::now_ms();
     let previous = match manifest::read_info(store, layout, &plan.backup_id).await {
         Ok(info) => Some(info),

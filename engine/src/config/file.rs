@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::topics::ConfigValue;
 use super::units::{ByteSize, Millis};
 
 /// The whole config file.
@@ -205,4 +206,18 @@ pub struct RestoreSection {
     /// Consumer groups whose captured offsets are translated and committed on the target.
     #[serde(default)]
     pub consumer_groups: RestoreGroupsSection,
+    // Topic configuration and repartitioning (issue 13 §3–4).
+    /// `keep` (default): created topics get the backed-up topic's own configs; `defaults`: the
+    /// target broker's defaults. Existing target topics are left as they are.
+    pub topic_config: Option<String>,
+    /// Configs set on created topics on top of `topic_config`; a null value drops a backed-up key.
+    #[serde(default)]
+    pub topic_config_overrides: BTreeMap<String, Option<ConfigValue>>,
+    /// `none` (default): partition p → p; `by-key`: records are spread by key over the target's
+    /// partitions as the Java client's default partitioner does (murmur2).
+    pub repartition: Option<String>,
+    /// Source topic → partition count of its target topic (a created topic gets it; with `none`
+    /// it must be at least the backup's count).
+    #[serde(default)]
+    pub partitions: BTreeMap<String, i32>,
 }

@@ -2,6 +2,7 @@
 
 mod file;
 mod plan;
+mod topics;
 mod units;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ pub use plan::{
     DEFAULT_SEGMENT_MAX_AGE, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_ZSTD_LEVEL, GroupCapturePlan, GroupRestorePlan,
     KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter, ZSTD_LEVELS,
 };
+pub use topics::{ConfigValue, Repartition, TopicConfigMode, TopicSetupPlan};
 pub use units::{ByteSize, Millis, human_bytes, parse_duration, parse_size};
 
 /// A config that cannot be used, naming the file or key and what to do.

@@ -11,6 +11,7 @@ use super::file::{
     BackupGroupsSection, BackupSection, ConfigFile, KafkaSection, RestoreGroupsSection, RestoreSection, StorageSection,
     TopicFilterSection,
 };
+use super::topics::{TopicSetupPlan, resolve_topic_setup};
 use super::units::Millis;
 use crate::segment::Codec;
 
@@ -231,6 +232,8 @@ pub struct RestorePlan {
     pub batch_size: u64,
     /// Which captured consumer groups are translated and committed (`restore.consumer_groups`).
     pub consumer_groups: GroupRestorePlan,
+    /// Configs of created topics and repartitioning (issue 13 §3–4).
+    pub topic_setup: TopicSetupPlan,
 }
 
 impl TopicFilter {
@@ -512,6 +515,7 @@ fn resolve_restore(raw: &RestoreSection) -> Result<RestorePlan, ConfigError> {
         max_in_flight,
         linger: raw.linger_ms.map_or(Duration::from_millis(5), |m| m.0),
         batch_size: raw.batch_size.map_or(1 << 20, |b| b.0),
+        topic_setup: resolve_topic_setup(raw)?,
         consumer_groups: resolve_group_restore(&raw.consumer_groups)?,
     })
 }

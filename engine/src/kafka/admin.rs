@@ -1,5 +1,6 @@
 //! Cluster metadata, watermarks and topic creation.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -22,8 +23,8 @@ pub struct TopicInfo {
 #[derive(Clone)]
 pub struct Admin {
     consumer: Arc<BaseConsumer>,
-    admin: Arc<AdminClient<DefaultClientContext>>,
-    bootstrap: String,
+    pub(super) admin: Arc<AdminClient<DefaultClientContext>>,
+    pub(super) bootstrap: String,
 }
 
 impl Admin {
@@ -34,7 +35,7 @@ impl Admin {
         Ok(Self { consumer: Arc::new(consumer), admin: Arc::new(admin), bootstrap: plan.bootstrap_servers.clone() })
     }
 
-    fn cluster_error(&self, op: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError + '_ {
+    pub(super) fn cluster_error(&self, op: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError + '_ {
         move |source| KafkaError::Cluster { op, bootstrap: self.bootstrap.clone(), source }
     }
 
@@ -70,14 +71,25 @@ impl Admin {
             .map_err(|source| KafkaError::Fetch { topic: topic.to_string(), partition, offset: -1, source })
     }
 
-    /// Creates a topic with `partitions` partitions; `replication_factor` -1 means the broker default.
-    pub async fn create_topic(&self, name: &str, partitions: i32, replication_factor: i32) -> Result<()> {
-        let new = NewTopic::new(name, partitions, TopicReplication::Fixed(replication_factor));
+    /// Creates a topic with `partitions` partitions and topic `configs` (none: the broker's
+    /// defaults); `replication_factor` -1 means the broker default. A config the broker rejects is
+    /// named ([`KafkaError::RejectedConfig`]).
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i32,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let new = configs.iter().fold(
+            NewTopic::new(name, partitions, TopicReplication::Fixed(replication_factor)),
+            |topic, (key, value)| topic.set(key, value),
+        );
         let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
         let results = self.admin.create_topics([&new], &options).await.map_err(self.cluster_error("CreateTopics"))?;
         for result in results {
             if let Err((topic, code)) = result {
-                return Err(KafkaError::CreateTopic { topic, reason: code.to_string() });
+                return Err(self.creation_error(topic, code, partitions, replication_factor, configs).await);
             }
         }
         // Metadata propagates asynchronously; wait until the topic is visible with all partitions.

@@ -8,8 +8,10 @@
 mod admin;
 mod committed;
 mod group;
+mod partitioner;
 mod reader;
 mod sink;
+mod topic_config;
 
 use std::time::Duration;
 
@@ -19,10 +21,12 @@ use rdkafka::error::{KafkaError as RdError, RDKafkaErrorCode};
 pub use admin::{Admin, TopicInfo};
 pub use committed::{GroupAdmin, GroupListing};
 pub use group::{GroupEvent, GroupMember, PartitionKey};
+pub use partitioner::{murmur2, partition_for_key};
 pub use reader::{
     ReadEnd, Span, fetched_end, follow_partition, message_headers, message_timestamp, read_partition, to_record,
 };
 pub use sink::{RestoreProducer, produce_request_max_bytes};
+pub use topic_config::topic_overrides;
 
 use crate::config::KafkaPlan;
 
@@ -120,6 +124,28 @@ pub enum KafkaError {
     /// Creating a topic failed.
     #[error("creating topic '{topic}' failed: {reason}")]
     CreateTopic {
+        /// Topic.
+        topic: String,
+        /// Broker's answer.
+        reason: String,
+    },
+    /// The broker rejected one config of a topic being created.
+    #[error(
+        "creating topic '{topic}' failed: the broker rejects config {config} ({reason}); change it or drop it with restore.topic_config_overrides (a null value drops a backed-up key), or create topics with the broker's defaults with restore.topic_config: defaults"
+    )]
+    RejectedConfig {
+        /// Topic.
+        topic: String,
+        /// `key=value` of the rejected config.
+        config: String,
+        /// Broker's answer.
+        reason: String,
+    },
+    /// A topic's configuration could not be read (DescribeConfigs).
+    #[error(
+        "reading the configuration of topic '{topic}' failed: {reason} (the principal needs DescribeConfigs on the topic)"
+    )]
+    DescribeConfigs {
         /// Topic.
         topic: String,
         /// Broker's answer.

@@ -6,6 +6,10 @@
 //! block's checksum is verified as it is restored. Each partition restores its resolved chain of
 //! entries only ([`manifest::Chain`]): where several writers' entries overlap, every record is
 //! produced once. A restore that is killed resumes where the target stands ([`resume`]).
+//!
+//! Missing target topics are created with the backed-up topic's configs (`topics`, `target`);
+//! with `restore.repartition: by-key` each topic is read by one reader that spreads its records
+//! by key over the target's partitions (`repartition`) instead of p → p.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Plan;
+use crate::config::{Plan, Repartition};
 use crate::fetch::FetchError;
 use crate::kafka::{Admin, GroupAdmin, KafkaError, RestoreProducer};
 use crate::manifest::{self, Layout, ManifestEntry, ManifestError};
@@ -27,8 +31,10 @@ mod groups;
 mod offsets;
 mod partition;
 mod plan;
+mod repartition;
 pub mod resume;
 mod target;
+mod topics;
 
 pub use offsets::{SourceOffset, TranslatedOffset};
 pub use plan::{OffsetsPlan, plan_offsets};
@@ -226,7 +232,19 @@ async fn restore(
     let group_admin = GroupAdmin::connect(&plan.kafka)?;
     let mut translation = GroupTranslation::load(plan, &store, &layout).await?;
     translation.check_target(plan, &group_admin).await?;
+    topics::check_partition_keys(&plan.restore.topic_setup, selected.iter().map(|(t, _)| t))?;
+    let by_key = plan.restore.topic_setup.repartition == Repartition::ByKey;
+    if by_key && plan.restore.consumer_groups.enabled() {
+        // The translation observes p → p streams; by key it would need every placement
+        // (`repartition::Placement`), which is not wired yet.
+        let topics: Vec<&str> = selected.iter().map(|(t, _)| t.as_str()).collect();
+        return Err(RestoreError::Target {
+            topic: topics.join(", "),
+            reason: "restore.repartition: by-key does not translate consumer-group offsets yet: leave restore.consumer_groups unset, or restore the groups with a p → p restore".into(),
+        });
+    }
     let mut jobs = Vec::new();
+    let mut topic_jobs = Vec::new();
     let mut runs = Vec::new();
     for (topic, partitions) in &selected {
         let target = plan.restore.topic_mapping.get(topic).cloned().unwrap_or_else(|| topic.clone());
@@ -236,7 +254,9 @@ async fn restore(
                 .get(&(topic.clone(), partition))
                 .map(|c| c.used.iter().map(|l| l.entry.clone()).collect())
                 .unwrap_or_default();
-            let resume = run.resume.get(&partition).copied().unwrap_or_default();
+            // By key, `run.resume` is per target partition: the topic's reader applies it.
+            let resume =
+                if by_key { Default::default() } else { run.resume.get(&partition).copied().unwrap_or_default() };
             let (start, skip) = (resume.start, resume.skip);
             let records: u64 = entries.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.record_count).sum();
             progress.expect(records.saturating_sub(skip));
@@ -245,11 +265,15 @@ async fn restore(
             let (source, target, indexes) = (topic.clone(), target.clone(), indexes.clone());
             jobs.push(Job { source, target, partition, entries, start, skip, indexes, observer });
         }
+        if by_key {
+            let sources: Vec<Job> = jobs.drain(jobs.len() - *partitions as usize..).collect();
+            topic_jobs.push(repartition::TopicJob::new(sources, run.written, &run.resume));
+        }
         runs.push(run);
     }
     let producer = Arc::new(RestoreProducer::new(&plan.kafka, &plan.restore)?);
     let started = Instant::now();
-    let partitions = produce_all(plan, &store, &producer, jobs, &progress, &cancel).await?;
+    let partitions = produce_all(plan, &store, &producer, (jobs, topic_jobs), &progress, &cancel).await?;
     let expected: u64 = partitions.iter().map(|p| p.records).sum();
     if producer.delivered() != expected {
         return Err(RestoreError::Kafka(KafkaError::Produce {
@@ -273,7 +297,7 @@ async fn produce_all(
     plan: &Plan,
     store: &Store,
     producer: &Arc<RestoreProducer>,
-    jobs: Vec<Job>,
+    (jobs, topic_jobs): (Vec<Job>, Vec<repartition::TopicJob>),
     progress: &Arc<Progress>,
     cancel: &CancellationToken,
 ) -> Result<Vec<PartitionSummary>, RestoreError> {
@@ -285,15 +309,23 @@ async fn produce_all(
                 (store.clone(), producer.clone(), progress.clone(), cancel.clone(), semaphore.clone());
             tokio::spawn(async move {
                 let _permit = semaphore.acquire_owned().await.expect("semaphore is never closed");
-                restore_partition(&store, &producer, job, &progress, &cancel).await
+                restore_partition(&store, &producer, job, &progress, &cancel).await.map(|s| vec![s])
             })
         })
+        .chain(topic_jobs.into_iter().map(|job| {
+            let (store, producer, progress, cancel, semaphore) =
+                (store.clone(), producer.clone(), progress.clone(), cancel.clone(), semaphore.clone());
+            tokio::spawn(async move {
+                let _permit = semaphore.acquire_owned().await.expect("semaphore is never closed");
+                repartition::restore_topic(store, &producer, job, &progress, &cancel, |_| {}).await
+            })
+        }))
         .collect();
     let mut partitions = Vec::new();
     let mut first_error = None;
     for task in tasks {
         match task.await.expect("restore task panicked") {
-            Ok(summary) => partitions.push(summary),
+            Ok(summaries) => partitions.extend(summaries),
             Err(e) => {
                 cancel.cancel();
                 first_error.get_or_insert(e);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::RestoreError;
 use super::resume::{self, RestoreState, Resume, Selection};
+use super::topics::{created_configs, created_partitions, existing_partitions, written_partitions};
 use crate::config::Plan;
 use crate::kafka::{self, Admin};
 use crate::manifest::{self, Layout};
@@ -19,7 +20,10 @@ const END_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct TopicRun {
     key: String,
     state: RestoreState,
+    /// Per written target partition (the backup's p → p, the target's by key).
     pub(crate) resume: BTreeMap<i32, Resume>,
+    /// How many target partitions the restore writes.
+    pub(crate) written: i32,
 }
 
 impl TopicRun {
@@ -45,8 +49,12 @@ pub(crate) async fn begin(
     let key = resume::state_key(layout, plan, target);
     let selection = Selection::of(plan, source, target);
     if let Some(previous) = resume::load(store, &key).await? {
-        if admin.topic(target).await?.is_some_and(|t| t.partitions >= partitions) {
-            let ends = settled_ends(plan, target, partitions).await?;
+        let existing = admin.topic(target).await?;
+        let setup = &plan.restore.topic_setup;
+        if let Some(written) =
+            existing.and_then(|t| existing_partitions(setup, source, target, partitions, t.partitions).ok())
+        {
+            let ends = settled_ends(plan, target, written).await?;
             if let Some(resume) = resume::reconcile(&previous, &selection, &ends) {
                 let held: u64 = resume.values().map(|r| r.skip).sum();
                 tracing::info!(
@@ -54,19 +62,17 @@ pub(crate) async fn begin(
                     records = held,
                     "resuming an earlier restore: the target holds its first records already"
                 );
-                return Ok(TopicRun { key, state: previous, resume });
+                return Ok(TopicRun { key, state: previous, resume, written });
             }
         }
         tracing::info!(topic = target, state = %key, "an earlier restore's state does not apply (other selection, or the topic was recreated): starting afresh");
     }
-    let created = prepare_target(plan, admin, target, partitions).await?;
-    // A topic created just now starts at 0: no need to ask it.
-    let start =
-        if created { (0..partitions).map(|p| (p, 0)).collect() } else { ends(plan, target, partitions).await? };
+    let written = prepare_target(plan, admin, (store, layout), source, target, partitions).await?;
+    let start = ends(plan, target, written).await?;
     let resume = start.iter().map(|(&p, &start)| (p, Resume { start, skip: 0 })).collect();
     let state = RestoreState::begin(selection, start);
     resume::save(store, &key, &state).await?;
-    Ok(TopicRun { key, state, resume })
+    Ok(TopicRun { key, state, resume, written })
 }
 
 /// How long the ends must stay still before a resumed run trusts them.
@@ -105,19 +111,25 @@ async fn ends(plan: &Plan, target: &str, partitions: i32) -> Result<BTreeMap<i32
     Ok(out)
 }
 
-/// Makes sure `target` exists with at least `partitions` partitions and, unless allowed, is empty;
-/// true when it created the topic.
+/// Makes sure `target` exists and, unless allowed, is empty where the restore writes; a missing
+/// topic is created with its partition count and configs (`restore::topics`). Returns how many
+/// of its partitions the restore writes: the backup's count p → p, the target's by key.
 pub(crate) async fn prepare_target(
     plan: &Plan,
     admin: &Admin,
+    (store, layout): (&Store, &Layout),
+    source: &str,
     target: &str,
     partitions: i32,
-) -> Result<bool, RestoreError> {
-    match admin.topic(target).await? {
+) -> Result<i32, RestoreError> {
+    let setup = &plan.restore.topic_setup;
+    let written = match admin.topic(target).await? {
         None if plan.restore.create_topics => {
-            tracing::info!(topic = target, partitions, "creating target topic");
-            admin.create_topic(target, partitions, plan.restore.replication_factor).await?;
-            return Ok(true);
+            let count = created_partitions(setup, source, target, partitions)?;
+            let configs = created_configs(setup, store, layout, source).await?;
+            tracing::info!(topic = target, partitions = count, ?configs, "creating target topic");
+            admin.create_topic(target, count, plan.restore.replication_factor, &configs).await?;
+            return Ok(written_partitions(setup, partitions, count));
         }
         None => {
             return Err(RestoreError::Target {
@@ -125,24 +137,22 @@ pub(crate) async fn prepare_target(
                 reason: "does not exist and restore.create_topics is false".into(),
             });
         }
-        Some(existing) if existing.partitions < partitions => {
-            return Err(RestoreError::Target {
-                topic: target.to_string(),
-                reason: format!(
-                    "has {} partitions, the backup needs {partitions} (partition p is restored to p)",
-                    existing.partitions
-                ),
-            });
+        Some(existing) => {
+            tracing::info!(
+                topic = target,
+                partitions = existing.partitions,
+                "target topic exists: its configuration and partition count are left as they are (restore.topic_config applies to created topics)"
+            );
+            existing_partitions(setup, source, target, partitions, existing.partitions)?
         }
-        Some(_) if !plan.restore.allow_non_empty => {
-            for partition in 0..partitions {
-                let (low, high) = admin.watermarks(target, partition).await?;
-                if high > low {
-                    return Err(RestoreError::NotEmpty { topic: target.to_string(), partition, low, high });
-                }
+    };
+    if !plan.restore.allow_non_empty {
+        for partition in 0..written {
+            let (low, high) = admin.watermarks(target, partition).await?;
+            if high > low {
+                return Err(RestoreError::NotEmpty { topic: target.to_string(), partition, low, high });
             }
         }
-        Some(_) => {}
     }
-    Ok(false)
+    Ok(written)
 }
