@@ -106,6 +106,18 @@ pub async fn fetch_run(store: &Store, index: &SegmentIndex, run: std::ops::Range
     Ok(store.get_range(&index.key, first.position, end - first.position).await?)
 }
 
+/// Fetches a run of blocks with one ranged GET and decodes it on a blocking thread, checking
+/// every block's CRC.
+pub async fn read_run(
+    store: &Store,
+    index: &std::sync::Arc<SegmentIndex>,
+    run: std::ops::Range<usize>,
+) -> Result<Vec<Record>, FetchError> {
+    let bytes = fetch_run(store, index, run.clone()).await?;
+    let shared = index.clone();
+    tokio::task::spawn_blocking(move || decode_run(&shared, run, &bytes)).await.expect("decode task panicked")
+}
+
 /// Decodes the blocks of a fetched run (CPU-bound: call from a blocking thread).
 pub fn decode_run(index: &SegmentIndex, run: std::ops::Range<usize>, bytes: &[u8]) -> Result<Vec<Record>, FetchError> {
     let base = index.blocks[run.start].position;

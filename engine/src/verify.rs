@@ -186,11 +186,7 @@ async fn compare_partition(
         let Some(segment) = &entry.segment else { continue };
         let index = Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?);
         for run in fetch::block_runs(&index.blocks) {
-            let bytes = fetch::fetch_run(store, &index, run.clone()).await?;
-            let shared = index.clone();
-            let records = tokio::task::spawn_blocking(move || fetch::decode_run(&shared, run, &bytes))
-                .await
-                .expect("decode task panicked")?;
+            let records = fetch::read_run(store, &index, run).await?;
             for record in records {
                 if live_buf.is_empty()
                     && let Some(batch) = live_rx.recv().await

@@ -22,6 +22,18 @@ pub(crate) type Indexes = BTreeMap<String, Arc<SegmentIndex>>;
 /// Segment indexes read at once: small ranged GETs, latency-bound.
 const CONCURRENT_READS: usize = 16;
 
+/// The segment's index: the one the pre-flight check read, or read now.
+pub(crate) async fn index_of(
+    store: &Store,
+    indexes: &Indexes,
+    segment: &SegmentRef,
+) -> Result<Arc<SegmentIndex>, FetchError> {
+    match indexes.get(&segment.key) {
+        Some(index) => Ok(index.clone()),
+        None => Ok(Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?)),
+    }
+}
+
 /// Checks the chains of the topics `selected` accepts; returns their segments' indexes, or every
 /// problem found as [`RestoreError::Damaged`].
 pub(crate) async fn preflight(

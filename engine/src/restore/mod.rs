@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Plan, Repartition};
 use crate::fetch::FetchError;
 use crate::kafka::{Admin, GroupAdmin, KafkaError, RestoreProducer};
-use crate::manifest::{self, Layout, ManifestEntry, ManifestError};
+use crate::manifest::{self, BackupInfo, Chain, Layout, Listed, ManifestEntry, ManifestError};
+
+/// Every partition's resolved chain, as [`manifest::read_chains`] returns it.
+type Chains = std::collections::BTreeMap<(String, i32), Chain<Listed>>;
 use crate::progress::Progress;
 use crate::store::{Store, StoreError};
 use crate::summary::{PartitionSummary, RunSummary};
@@ -207,12 +210,7 @@ async fn restore(
     let layout = Layout::new(&plan.backup_id);
     let info = manifest::read_info(&store, &layout, &plan.backup_id).await?;
     let chains = manifest::read_chains(&store, &layout).await?;
-    let selected: Vec<(String, i32)> = info
-        .topics
-        .iter()
-        .filter(|(topic, _)| plan.restore.topics.is_empty() || plan.restore.topics.matches(topic))
-        .map(|(topic, &partitions)| (topic.clone(), partitions))
-        .collect();
+    let selected = selected_topics(plan, &info);
     let is_selected = |topic: &str| selected.iter().any(|(t, _)| t == topic);
     let indexes = match check {
         PreCheck::Skip => Indexes::default(),
@@ -247,13 +245,10 @@ async fn restore(
     let mut topic_jobs = Vec::new();
     let mut runs = Vec::new();
     for (topic, partitions) in &selected {
-        let target = plan.restore.topic_mapping.get(topic).cloned().unwrap_or_else(|| topic.clone());
+        let target = target_of(plan, topic);
         let run = target::begin(plan, &store, &layout, &admin, topic, &target, *partitions).await?;
         for partition in 0..*partitions {
-            let entries: Vec<ManifestEntry> = chains
-                .get(&(topic.clone(), partition))
-                .map(|c| c.used.iter().map(|l| l.entry.clone()).collect())
-                .unwrap_or_default();
+            let entries = chain_entries(&chains, topic, partition);
             // By key, `run.resume` is per target partition: the topic's reader applies it.
             let resume =
                 if by_key { Default::default() } else { run.resume.get(&partition).copied().unwrap_or_default() };
@@ -289,6 +284,25 @@ async fn restore(
         RunSummary::from_partitions("restore", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
     summary.consumer_groups = translation.commit(&group_admin).await?;
     Ok(summary)
+}
+
+/// The backup's topics this restore selects (`restore.topics`; none listed: all), with their
+/// partition counts.
+pub(crate) fn selected_topics(plan: &Plan, info: &BackupInfo) -> Vec<(String, i32)> {
+    let restore = &plan.restore;
+    let chosen = |topic: &String| restore.topics.is_empty() || restore.topics.matches(topic);
+    info.topics.iter().filter(|(topic, _)| chosen(topic)).map(|(topic, &n)| (topic.clone(), n)).collect()
+}
+
+/// The topic `source` is restored into (`restore.topic_mapping`, else the same name).
+pub(crate) fn target_of(plan: &Plan, source: &str) -> String {
+    plan.restore.topic_mapping.get(source).cloned().unwrap_or_else(|| source.to_string())
+}
+
+/// A partition's resolved chain, in offset order: what a restore streams.
+pub(crate) fn chain_entries(chains: &Chains, topic: &str, partition: i32) -> Vec<ManifestEntry> {
+    let chain = chains.get(&(topic.to_string(), partition));
+    chain.map(|c| c.used.iter().map(|l| l.entry.clone()).collect()).unwrap_or_default()
 }
 
 /// Runs every partition's job, bounded by `restore.max_concurrent_partitions`, then flushes the

@@ -7,7 +7,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Job, RestoreError};
+use super::{Job, RestoreError, check};
 use crate::fetch::{self, FetchError};
 use crate::kafka::{KafkaError, RestoreProducer};
 use crate::progress::Progress;
@@ -77,10 +77,7 @@ async fn read_segments(
             summary.next_offset = entry.next_offset;
             continue;
         }
-        let index = match job.indexes.get(&segment.key) {
-            Some(index) => index.clone(),
-            None => Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?),
-        };
+        let index = check::index_of(store, &job.indexes, segment).await?;
         let mut first = 0;
         while first < index.blocks.len() && skip >= u64::from(index.blocks[first].record_count) {
             skip -= u64::from(index.blocks[first].record_count);
@@ -92,12 +89,8 @@ async fn read_segments(
             if cancel.is_cancelled() {
                 return Err(RestoreError::Cancelled);
             }
-            let bytes = fetch::fetch_run(store, &index, run.clone()).await?;
-            let shared = index.clone();
-            let decoded = tokio::task::spawn_blocking(move || fetch::decode_run(&shared, run, &bytes))
-                .await
-                .expect("decode task panicked");
-            let mut records = decoded.map_err(|e| bad_block(job, &index, e))?;
+            let read = fetch::read_run(store, &index, run).await;
+            let mut records = read.map_err(|e| bad_block(&job.source, job.partition, &index, e))?;
             if skip > 0 {
                 let dropped = records.len().min(skip as usize);
                 records.drain(..dropped);
@@ -126,13 +119,13 @@ async fn read_segments(
 }
 
 /// A block that fails its checks mid-restore, named with its offsets and what the target holds.
-fn bad_block(job: &Job, index: &fetch::SegmentIndex, error: FetchError) -> RestoreError {
+pub(crate) fn bad_block(topic: &str, partition: i32, index: &fetch::SegmentIndex, error: FetchError) -> RestoreError {
     let FetchError::Corrupt { key, source } = error else { return error.into() };
     let block = source.block().and_then(|b| index.blocks.get(b));
     RestoreError::BadBlock {
         key,
-        topic: job.source.clone(),
-        partition: job.partition,
+        topic: topic.to_string(),
+        partition,
         offsets: block.map(|b| (b.first_offset, b.last_offset)),
         reason: source.to_string(),
     }

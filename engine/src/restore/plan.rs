@@ -9,12 +9,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::RestoreError;
 use super::groups::GroupTranslation;
 use super::offsets::{SourceId, StreamObserver, TranslatedOffset};
+use super::{RestoreError, chain_entries, selected_topics, target_of};
 use crate::config::Plan;
 use crate::fetch;
-use crate::kafka::Admin;
+use crate::kafka::{self, Admin};
 use crate::manifest::{self, Layout, ManifestEntry};
 use crate::store::Store;
 
@@ -51,6 +51,16 @@ impl OffsetsPlan {
     }
 }
 
+/// The current end of a target partition, read as the restore reads it.
+async fn end_of(plan: &Plan, target: &str, partition: i32) -> Result<i64, RestoreError> {
+    let (kafka, target) = (plan.kafka.clone(), target.to_string());
+    let read = tokio::task::spawn_blocking(move || kafka::fetched_end(&kafka, &target, partition, END_TIMEOUT));
+    Ok(read.await.expect("end task panicked")?)
+}
+
+/// How long reading a target partition's end may take.
+const END_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Computes the offsets a restore with `plan` would commit, reading only the blocks that hold a
 /// committed offset.
 pub async fn plan_offsets(plan: &Plan) -> Result<OffsetsPlan, RestoreError> {
@@ -65,21 +75,16 @@ pub async fn plan_offsets(plan: &Plan) -> Result<OffsetsPlan, RestoreError> {
         });
     };
     let admin = Admin::connect(&plan.kafka)?;
-    for (topic, &partitions) in &info.topics {
-        // The same selection and mapping as the restore (restore::restore).
-        if !plan.restore.topics.is_empty() && !plan.restore.topics.matches(topic) {
-            continue;
-        }
-        let target = plan.restore.topic_mapping.get(topic).cloned().unwrap_or_else(|| topic.clone());
+    for (topic, partitions) in selected_topics(plan, &info) {
+        let topic = &topic;
+        let target = target_of(plan, topic);
         let exists = admin.topic(&target).await?.is_some();
         for partition in 0..partitions {
             let feeds = [(topic.clone(), partition)];
-            let entries: Vec<ManifestEntry> = chains
-                .get(&(topic.clone(), partition))
-                .map(|c| c.used.iter().map(|l| l.entry.clone()).collect())
-                .unwrap_or_default();
-            // Seam: a resumable restore's persisted start would be read here instead.
-            let start = if exists { admin.watermarks(&target, partition).await?.1 } else { 0 };
+            let entries = chain_entries(&chains, topic, partition);
+            // Seam: a resumable restore's persisted start would be read here instead. The end
+            // comes from a fetch response, as the restore's does (ListOffsets under-reports).
+            let start = if exists { end_of(plan, &target, partition).await? } else { 0 };
             let Some(mut observer) =
                 translation.observer(&store, start, (&target, partition), &feeds, &entries, 0).await?
             else {

@@ -19,7 +19,8 @@ use futures::TryStreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::check::Indexes;
+use super::check::{self, Indexes};
+use super::partition::bad_block;
 use super::resume::Resume;
 use super::{Job, RestoreError};
 use crate::fetch::{self, SegmentIndex};
@@ -163,7 +164,8 @@ async fn route(
     let runs = futures::stream::try_unfold(schedule, |mut schedule| async move {
         Ok::<_, RestoreError>(schedule.next().await?.map(|run| (run, schedule)))
     });
-    let mut decoded = std::pin::pin!(runs.map_ok(|run| decode(store.clone(), run)).try_buffered(READ_AHEAD));
+    let mut decoded =
+        std::pin::pin!(runs.map_ok(|run| decode(store.clone(), job.source.clone(), run)).try_buffered(READ_AHEAD));
     let mut router = Router::new(job.partitions);
     while let Some((source_partition, records)) = decoded.try_next().await? {
         if cancel.is_cancelled() {
@@ -201,13 +203,10 @@ struct RunRef {
     blocks: Range<usize>,
 }
 
-async fn decode(store: Store, run: RunRef) -> Result<(i32, Vec<Record>), RestoreError> {
-    let bytes = fetch::fetch_run(&store, &run.index, run.blocks.clone()).await?;
-    let RunRef { partition, index, blocks } = run;
-    let records = tokio::task::spawn_blocking(move || fetch::decode_run(&index, blocks, &bytes))
-        .await
-        .expect("decode task panicked")?;
-    Ok((partition, records))
+async fn decode(store: Store, topic: String, run: RunRef) -> Result<(i32, Vec<Record>), RestoreError> {
+    let records = fetch::read_run(&store, &run.index, run.blocks.clone()).await;
+    let records = records.map_err(|e| bad_block(&topic, run.partition, &run.index, e))?;
+    Ok((run.partition, records))
 }
 
 /// The next runs of one source partition, segment after segment.
@@ -227,10 +226,7 @@ impl SourceCursor {
             }
             let Some(entry) = self.entries.pop_front() else { return Ok(None) };
             let Some(segment) = entry.segment else { continue };
-            let index = match indexes.get(&segment.key) {
-                Some(index) => index.clone(),
-                None => Arc::new(fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?),
-            };
+            let index = check::index_of(store, indexes, &segment).await?;
             self.runs = fetch::block_runs(&index.blocks).into();
             self.index = Some(index);
         }

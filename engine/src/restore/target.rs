@@ -67,8 +67,9 @@ pub(crate) async fn begin(
         }
         tracing::info!(topic = target, state = %key, "an earlier restore's state does not apply (other selection, or the topic was recreated): starting afresh");
     }
-    let written = prepare_target(plan, admin, (store, layout), source, target, partitions).await?;
-    let start = ends(plan, target, written).await?;
+    let (written, created) = prepare_target(plan, admin, (store, layout), source, target, partitions).await?;
+    // A topic created just now starts at 0: no need to ask it.
+    let start = if created { (0..written).map(|p| (p, 0)).collect() } else { ends(plan, target, written).await? };
     let resume = start.iter().map(|(&p, &start)| (p, Resume { start, skip: 0 })).collect();
     let state = RestoreState::begin(selection, start);
     resume::save(store, &key, &state).await?;
@@ -93,7 +94,8 @@ async fn settled_ends(plan: &Plan, target: &str, partitions: i32) -> Result<BTre
     }
     Err(RestoreError::Target {
         topic: target.to_string(),
-        reason: "its partitions kept growing for 30 s while this restore tried to resume: is another restore or                  producer writing to it? Stop it and run again"
+        reason: "its partitions kept growing for 30 s while this restore tried to resume: is another restore or \
+                 producer writing to it? Stop it and run again"
             .into(),
     })
 }
@@ -113,7 +115,8 @@ async fn ends(plan: &Plan, target: &str, partitions: i32) -> Result<BTreeMap<i32
 
 /// Makes sure `target` exists and, unless allowed, is empty where the restore writes; a missing
 /// topic is created with its partition count and configs (`restore::topics`). Returns how many
-/// of its partitions the restore writes: the backup's count p → p, the target's by key.
+/// of its partitions the restore writes (the backup's count p → p, the target's by key) and whether
+/// it created the topic.
 pub(crate) async fn prepare_target(
     plan: &Plan,
     admin: &Admin,
@@ -121,7 +124,7 @@ pub(crate) async fn prepare_target(
     source: &str,
     target: &str,
     partitions: i32,
-) -> Result<i32, RestoreError> {
+) -> Result<(i32, bool), RestoreError> {
     let setup = &plan.restore.topic_setup;
     let written = match admin.topic(target).await? {
         None if plan.restore.create_topics => {
@@ -129,7 +132,7 @@ pub(crate) async fn prepare_target(
             let configs = created_configs(setup, store, layout, source).await?;
             tracing::info!(topic = target, partitions = count, ?configs, "creating target topic");
             admin.create_topic(target, count, plan.restore.replication_factor, &configs).await?;
-            return Ok(written_partitions(setup, partitions, count));
+            return Ok((written_partitions(setup, partitions, count), true));
         }
         None => {
             return Err(RestoreError::Target {
@@ -154,5 +157,5 @@ pub(crate) async fn prepare_target(
             }
         }
     }
-    Ok(written)
+    Ok((written, false))
 }
