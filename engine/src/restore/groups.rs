@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use super::RestoreError;
 use super::offsets::{StreamObserver, TranslatedOffset, TranslationSink};
+use super::repartition::Placement;
+use super::resume::Resume;
 use super::select::PartitionSelection;
 use crate::config::Plan;
 use crate::groups::{self, OffsetsCapture};
@@ -102,16 +104,40 @@ impl GroupTranslation {
         (entries, selection): (&[ManifestEntry], PartitionSelection),
         skip: u64,
     ) -> Result<Option<StreamObserver>, RestoreError> {
-        let Some(capture) = &self.capture else { return Ok(None) };
-        let Some(mut observer) = StreamObserver::new(target, start, feeds, &capture.groups, self.sink.clone()) else {
-            return Ok(None);
-        };
+        let Some(mut observer) = self.stream_observer(start, target, feeds) else { return Ok(None) };
         if skip > 0 {
             let source = observer.source(&feeds[0].0, feeds[0].1).expect("the observer is fed by this partition");
             super::plan::walk(store, entries, selection, &mut observer, source, Some(skip)).await?;
         }
-        self.observers += 1;
         Ok(Some(observer))
+    }
+
+    /// An observer for one target partition's stream, starting at target offset `start`, fed by
+    /// `feeds`; `None` when no group committed on them.
+    fn stream_observer(&mut self, start: i64, target: (&str, i32), feeds: &[(String, i32)]) -> Option<StreamObserver> {
+        let capture = self.capture.as_ref()?;
+        let observer = StreamObserver::new(target, start, feeds, &capture.groups, self.sink.clone())?;
+        self.observers += 1;
+        Some(observer)
+    }
+
+    /// The observers of a topic restored by key (`repartition`): one per target partition, each
+    /// fed by every source partition (`0..sources`), each stream starting where `resume` says.
+    /// Records an earlier run delivered are routed again, so they are observed like the rest.
+    pub(crate) fn keyed(
+        &mut self,
+        (source, sources): (&str, i32),
+        (target, written): (&str, i32),
+        resume: &BTreeMap<i32, Resume>,
+    ) -> Option<KeyedObservers> {
+        let feeds: Vec<(String, i32)> = (0..sources).map(|p| (source.to_string(), p)).collect();
+        let observers: Vec<Option<StreamObserver>> = (0..written)
+            .map(|partition| {
+                let start = resume.get(&partition).map_or(0, |r| r.start);
+                self.stream_observer(start, (target, partition), &feeds)
+            })
+            .collect();
+        observers.iter().any(Option::is_some).then_some(KeyedObservers { observers })
     }
 
     /// Every translated offset so far, sorted by group, topic and partition.
@@ -147,5 +173,30 @@ impl GroupTranslation {
             tracing::info!(group, partitions = offsets.len(), "committed translated consumer-group offsets");
         }
         Ok(translated)
+    }
+}
+
+/// Offsets translation of a topic restored by key: one observer per target partition (by index).
+pub(crate) struct KeyedObservers {
+    observers: Vec<Option<StreamObserver>>,
+}
+
+impl KeyedObservers {
+    /// Observes one routed record; true when a group resumes at it (it should open a batch).
+    pub(crate) fn observe(&mut self, placement: &Placement) -> bool {
+        let Some(Some(observer)) = self.observers.get_mut(placement.target_partition as usize) else { return false };
+        // Feeds are the source partitions 0..n, in order: the feed id is the partition.
+        let source = placement.source_partition as usize;
+        observer.observe_slice(source, std::slice::from_ref(placement), |p| p.source_offset, placement.position);
+        observer.take_boundaries().contains(&placement.position)
+    }
+
+    /// Every target partition's stream ended: `ends[p]` records long.
+    pub(crate) fn finish(self, ends: &[u64]) {
+        for (observer, &end) in self.observers.into_iter().zip(ends) {
+            if let Some(observer) = observer {
+                observer.finish(end);
+            }
+        }
     }
 }

@@ -237,15 +237,6 @@ async fn restore(
     translation.check_target(plan, &group_admin).await?;
     topics::check_partition_keys(&plan.restore.topic_setup, selected.iter().map(|(t, _)| t))?;
     let by_key = plan.restore.topic_setup.repartition == Repartition::ByKey;
-    if by_key && plan.restore.consumer_groups.enabled() {
-        // The translation observes p → p streams; by key it would need every placement
-        // (`repartition::Placement`), which is not wired yet.
-        let topics: Vec<&str> = selected.iter().map(|(t, _)| t.as_str()).collect();
-        return Err(RestoreError::Target {
-            topic: topics.join(", "),
-            reason: "restore.repartition: by-key does not translate consumer-group offsets yet: leave restore.consumer_groups unset, or restore the groups with a p → p restore".into(),
-        });
-    }
     let mut jobs = Vec::new();
     let mut topic_jobs = Vec::new();
     let mut backup_stored_bytes = 0;
@@ -266,14 +257,21 @@ async fn restore(
             backup_stored_bytes +=
                 entries.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.stored_bytes).sum::<u64>();
             let feeds = [(topic.clone(), partition)];
-            let observer =
-                translation.observer(&store, start, (&target, partition), &feeds, (&entries, selection), skip).await?;
+            // By key, offsets are translated per target partition as records are routed.
+            let observer = match by_key {
+                true => None,
+                false => {
+                    let entries = (entries.as_slice(), selection);
+                    translation.observer(&store, start, (&target, partition), &feeds, entries, skip).await?
+                }
+            };
             let (source, target, indexes) = (topic.clone(), target.clone(), indexes.clone());
             jobs.push(Job { source, target, partition, entries, start, skip, indexes, observer, selection });
         }
         if by_key {
             let sources: Vec<Job> = jobs.drain(jobs.len() - *partitions as usize..).collect();
-            topic_jobs.push(repartition::TopicJob::new(sources, run.written, &run.resume));
+            let observers = translation.keyed((topic, *partitions), (&target, run.written), &run.resume);
+            topic_jobs.push(repartition::TopicJob::new(sources, run.written, &run.resume).with_observers(observers));
         }
         runs.push(run);
     }
@@ -346,7 +344,7 @@ async fn produce_all(
                 (store.clone(), producer.clone(), progress.clone(), cancel.clone(), semaphore.clone());
             tokio::spawn(async move {
                 let _permit = semaphore.acquire_owned().await.expect("semaphore is never closed");
-                repartition::restore_topic(store, &producer, job, &progress, &cancel, |_| {}).await
+                repartition::restore_topic(store, Some(&producer), job, &progress, &cancel).await
             })
         }))
         .collect();

@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::summary::{PartitionSummary, mb_per_sec};
 
 /// How long the records before a consumer group's resume point may take to be acknowledged.
-const BOUNDARY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+pub(crate) const BOUNDARY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Reads the partition's segments in order and hands their records to a producer thread.
 pub(crate) async fn restore_partition(

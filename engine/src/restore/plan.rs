@@ -6,17 +6,27 @@
 //! pending committed offset are counted from the manifest and the block index, and only the block
 //! holding a committed offset is fetched and decoded. A target topic that exists starts at its
 //! high watermark now, a missing one at 0 — as the restore would, if nothing is written in between.
+//! By key (`restore.repartition: by-key`) every record is routed as the restore would, without
+//! producing: where a record lands depends on all records routed before it.
 
 use serde::{Deserialize, Serialize};
 
 use super::groups::GroupTranslation;
 use super::offsets::{SourceId, StreamObserver, TranslatedOffset};
 use super::select::{Coverage, PartitionSelection};
-use super::{RestoreError, chain_entries, selected_topics, target_of};
-use crate::config::Plan;
+use std::collections::BTreeMap;
+
+use tokio_util::sync::CancellationToken;
+
+use super::repartition::{self, TopicJob};
+use super::resume::Resume;
+use super::topics::{created_partitions, existing_partitions, written_partitions};
+use super::{Job, RestoreError, chain_entries, selected_topics, target_of};
+use crate::config::{Plan, Repartition};
 use crate::fetch;
 use crate::kafka::{self, Admin};
 use crate::manifest::{self, Layout, ManifestEntry};
+use crate::progress::Progress;
 use crate::store::Store;
 
 /// What `kbackup offsets plan` prints.
@@ -79,7 +89,13 @@ pub async fn plan_offsets(plan: &Plan) -> Result<OffsetsPlan, RestoreError> {
     for (topic, partitions) in selected_topics(plan, &info) {
         let topic = &topic;
         let target = target_of(plan, topic);
-        let exists = admin.topic(&target).await?.is_some();
+        let existing = admin.topic(&target).await?;
+        let exists = existing.is_some();
+        if plan.restore.topic_setup.repartition == Repartition::ByKey {
+            let count = existing.map(|t| t.partitions);
+            plan_by_key(plan, (&store, &chains), &mut translation, (topic, partitions), (&target, count)).await?;
+            continue;
+        }
         for partition in 0..partitions {
             let feeds = [(topic.clone(), partition)];
             let entries = chain_entries(&chains, topic, partition);
@@ -103,6 +119,46 @@ pub async fn plan_offsets(plan: &Plan) -> Result<OffsetsPlan, RestoreError> {
         captured_at_ms: capture.captured_at_ms,
         offsets: translation.translated(),
     })
+}
+
+/// Translates a topic restored by key: every record is routed as the restore would route it (the
+/// blocks are read and decoded, nothing is produced), since where a record lands depends on
+/// every record routed before it.
+async fn plan_by_key(
+    plan: &Plan,
+    (store, chains): (&Store, &super::Chains),
+    translation: &mut GroupTranslation,
+    (source, partitions): (&str, i32),
+    (target, existing): (&str, Option<i32>),
+) -> Result<(), RestoreError> {
+    let setup = &plan.restore.topic_setup;
+    let written = match existing {
+        Some(count) => existing_partitions(setup, source, target, partitions, count)?,
+        None => written_partitions(setup, partitions, created_partitions(setup, source, target, partitions)?),
+    };
+    let mut resume = BTreeMap::new();
+    for partition in 0..written {
+        let start = if existing.is_some() { end_of(plan, target, partition).await? } else { 0 };
+        resume.insert(partition, Resume { start, skip: 0 });
+    }
+    let Some(observers) = translation.keyed((source, partitions), (target, written), &resume) else { return Ok(()) };
+    let jobs = (0..partitions)
+        .map(|partition| Job {
+            source: source.to_string(),
+            target: target.to_string(),
+            partition,
+            entries: chain_entries(chains, source, partition),
+            start: 0,
+            skip: 0,
+            indexes: Default::default(),
+            observer: None,
+            selection: PartitionSelection::of(&plan.restore.selection, source, partition),
+        })
+        .collect();
+    let job = TopicJob::new(jobs, written, &resume).with_observers(Some(observers));
+    let progress = Progress::default();
+    repartition::restore_topic(store.clone(), None, job, &progress, &CancellationToken::new()).await?;
+    Ok(())
 }
 
 /// Streams a chain's selected records through `observer` without producing, up to `limit`

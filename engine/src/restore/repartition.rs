@@ -6,7 +6,8 @@
 //! Everything is deterministic: for a given backup, each target partition receives the same
 //! sequence of records (its *stream*) on every run, record `i` of it landing at the target offset
 //! `start + i` (`start`: the partition's high watermark when the restore began). Resumable restore
-//! and offsets translation rely on that; [`Placement`] is what they observe per record. A key's
+//! and offsets translation rely on that; [`Placement`] is what they observe per record
+//! ([`KeyedObservers`]). A key's
 //! records keep their order: they come from one source partition in offset order, are routed by
 //! one reader and produced by one thread through an idempotent producer.
 
@@ -21,7 +22,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::check::{self, Indexes};
-use super::partition::{append_time, bad_block};
+use super::groups::KeyedObservers;
+use super::partition::{BOUNDARY_TIMEOUT, append_time, bad_block};
 use super::resume::Resume;
 use super::select::{Coverage, PartitionSelection};
 use super::{Job, RestoreError};
@@ -100,6 +102,8 @@ pub(crate) struct TopicJob {
     skip: Vec<u64>,
     /// Segment indexes the pre-flight check read.
     indexes: Arc<Indexes>,
+    /// Consumer-group offsets translation, if any group committed on the topic.
+    observers: Option<KeyedObservers>,
 }
 
 impl TopicJob {
@@ -112,37 +116,35 @@ impl TopicJob {
             jobs.into_iter().map(|j| (j.partition, j.entries, j.selection)).collect();
         sources.sort_by_key(|(partition, _, _)| *partition);
         let skip = (0..partitions).map(|p| resume.get(&p).map_or(0, |r| r.skip)).collect();
-        Self { source, target, partitions, sources, skip, indexes }
+        Self { source, target, partitions, sources, skip, indexes, observers: None }
+    }
+
+    /// Translates consumer-group offsets as the records are routed.
+    pub(crate) fn with_observers(mut self, observers: Option<KeyedObservers>) -> Self {
+        self.observers = observers;
+        self
     }
 }
 
-/// Restores one topic by key: one reader, one producer thread; `observe` sees every record's
-/// placement in stream order before it is produced. Returns one summary per target partition.
+/// Restores one topic by key: one reader, one producer thread (none: a dry run that only routes
+/// and translates offsets, for `kbackup offsets plan`). Returns one summary per target partition.
 pub(crate) async fn restore_topic(
     store: Store,
-    producer: &Arc<RestoreProducer>,
-    job: TopicJob,
+    producer: Option<&Arc<RestoreProducer>>,
+    mut job: TopicJob,
     progress: &Progress,
     cancel: &CancellationToken,
-    mut observe: impl FnMut(&Placement) + Send,
 ) -> Result<Vec<PartitionSummary>, RestoreError> {
     let started = Instant::now();
-    let (tx, mut rx) = mpsc::channel::<Vec<(i32, Record)>>(2);
-    let sender = {
-        let (producer, target) = (producer.clone(), job.target.clone());
-        tokio::task::spawn_blocking(move || {
-            let deliveries = Deliveries::default();
-            while let Some(batch) = rx.blocking_recv() {
-                for (partition, record) in &batch {
-                    producer.send(&target, *partition, record, &deliveries)?;
-                }
-            }
-            Ok::<_, KafkaError>(())
-        })
-    };
+    let (tx, rx) = mpsc::channel::<Vec<Routed>>(2);
+    let sender = spawn_sender(producer.cloned(), job.target.clone(), job.partitions, rx);
     let mut stats = vec![PartitionSummary::default(); job.partitions as usize];
     let mut not_selected = 0;
-    let read = route(store, &job, tx, (&mut stats, &mut not_selected), progress, cancel, &mut observe).await;
+    let mut observers = job.observers.take();
+    let read = route(store, &job, tx, (&mut stats, &mut not_selected), progress, cancel, &mut observers).await;
+    if let (Ok(()), Some(observers)) = (&read, observers) {
+        observers.finish(&stats.iter().map(|s| s.records).collect::<Vec<_>>());
+    }
     for (stat, skip) in stats.iter_mut().zip(&job.skip) {
         stat.skipped_records = stat.records.min(*skip);
         stat.records -= stat.skipped_records;
@@ -155,15 +157,44 @@ pub(crate) async fn restore_topic(
     Ok(summaries(&job, stats, not_selected, started.elapsed().as_secs_f64()))
 }
 
+/// A record routed to a target partition; `resume_point`: a consumer group resumes at it.
+type Routed = (i32, Record, bool);
+
+/// The thread that produces the routed records in order (or drops them in a dry run). A record
+/// where a group resumes opens a new produce batch of its partition, as on the p → p path.
+fn spawn_sender(
+    producer: Option<Arc<RestoreProducer>>,
+    target: String,
+    partitions: i32,
+    mut rx: mpsc::Receiver<Vec<Routed>>,
+) -> tokio::task::JoinHandle<Result<(), KafkaError>> {
+    tokio::task::spawn_blocking(move || {
+        let deliveries: Vec<Deliveries> = (0..partitions).map(|_| Deliveries::default()).collect();
+        let mut sent = vec![0u64; partitions.max(0) as usize];
+        while let Some(batch) = rx.blocking_recv() {
+            let Some(producer) = &producer else { continue };
+            for (partition, record, resume_point) in &batch {
+                let p = *partition as usize;
+                if *resume_point {
+                    producer.wait_delivered(&deliveries[p], sent[p], BOUNDARY_TIMEOUT)?;
+                }
+                producer.send(&target, *partition, record, &deliveries[p])?;
+                sent[p] += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Reads the topic's runs in schedule order and routes their records to the producer thread.
 async fn route(
     store: Store,
     job: &TopicJob,
-    tx: mpsc::Sender<Vec<(i32, Record)>>,
+    tx: mpsc::Sender<Vec<Routed>>,
     (stats, not_selected): (&mut [PartitionSummary], &mut u64),
     progress: &Progress,
     cancel: &CancellationToken,
-    observe: &mut (impl FnMut(&Placement) + Send),
+    observers: &mut Option<KeyedObservers>,
 ) -> Result<(), RestoreError> {
     let schedule = Schedule::new(store.clone(), &job.sources, job.indexes.clone());
     // Records of segments and blocks the selection skips: counted by the cursors, never read.
@@ -183,7 +214,7 @@ async fn route(
         let mut source_bytes = 0;
         for record in records {
             let placement = router.place(source_partition, &record);
-            observe(&placement);
+            let resume_point = observers.as_mut().is_some_and(|o| o.observe(&placement));
             let target = placement.target_partition as usize;
             // Counted in `records` here; `restore_topic` moves the skipped ones to `skipped_records`.
             stats[target].records += 1;
@@ -194,7 +225,7 @@ async fn route(
             stats[target].source_bytes += bytes;
             stats[target].append_time_records += append_time(std::slice::from_ref(&record));
             source_bytes += bytes;
-            batch.push((placement.target_partition, record));
+            batch.push((placement.target_partition, record, resume_point));
         }
         progress.add(batch.len() as u64, source_bytes);
         if tx.send(batch).await.is_err() {
