@@ -10,7 +10,7 @@
 use super::error::ErrorKind;
 use super::file::Scalar;
 use super::plan::Volume;
-use super::units::format_secs;
+use super::units::{self, format_secs};
 use super::values;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -77,6 +77,7 @@ pub fn resolve(raw: &RawTimestamps, volume: &Volume) -> Result<Timestamps> {
     let span_ms = millis(values::duration_secs(&raw.span, "workload.timestamps.span")?);
     let jitter_ms = match &raw.jitter {
         None | Some(Scalar::Int(0)) => 0,
+        Some(Scalar::Str(s)) if units::parse_duration_secs(s) == Ok(0.0) => 0,
         Some(j) => millis(values::duration_secs(j, "workload.timestamps.jitter")?),
     };
     if jitter_ms >= span_ms {
