@@ -221,7 +221,7 @@ mod tests {
     use bytes::Bytes;
 
     async fn store_with(dir: &std::path::Path, keys: &[&str]) -> Store {
-        let store = Store::Filesystem(FsStore::new(dir, "pre"));
+        let store = Store::from(FsStore::new(dir, "pre"));
         for key in keys {
             store.put(key, Bytes::from(vec![7u8; 10])).await.unwrap();
         }

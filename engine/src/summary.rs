@@ -40,6 +40,24 @@ pub struct RunSummary {
     /// this one (a resumed restore).
     #[serde(default)]
     pub skipped_records: u64,
+    /// Restore: records of the backup outside `restore.time_window` / `restore.offsets`, not restored.
+    #[serde(default)]
+    pub records_not_selected: u64,
+    /// Restore: object bytes read from storage by the whole command (manifests, indexes, blocks).
+    #[serde(default)]
+    pub storage_bytes_read: u64,
+    /// Restore: stored bytes of every segment of the restored partitions' chains: what a restore
+    /// of everything would read.
+    #[serde(default)]
+    pub backup_stored_bytes: u64,
+    /// Restore: target topics whose broker replaced the records' timestamps with append times
+    /// (`message.timestamp.type: LogAppendTime`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_append_time_topics: Vec<String>,
+    /// Restore: records whose source timestamp was the broker's append time (LogAppendTime),
+    /// restored with the same value as CreateTime: a producer cannot set LogAppendTime.
+    #[serde(default)]
+    pub append_time_records: u64,
     /// Restore: the consumer-group offsets committed on the target (`restore.consumer_groups`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consumer_groups: Vec<crate::restore::TranslatedOffset>,
@@ -73,6 +91,12 @@ pub struct PartitionSummary {
     /// Restore: records an earlier, interrupted run of the same restore delivered (skipped now).
     #[serde(default)]
     pub skipped_records: u64,
+    /// Restore: records of the backup outside `restore.time_window` / `restore.offsets`.
+    #[serde(default)]
+    pub records_not_selected: u64,
+    /// Restore: records restored whose source timestamp type was LogAppendTime.
+    #[serde(default)]
+    pub append_time_records: u64,
 }
 
 /// Latency percentiles in milliseconds.
@@ -152,6 +176,11 @@ impl RunSummary {
             mb_per_sec: mb_per_sec(source_bytes, duration_secs),
             segments,
             skipped_records: partitions.iter().map(|p| p.skipped_records).sum(),
+            records_not_selected: partitions.iter().map(|p| p.records_not_selected).sum(),
+            storage_bytes_read: 0,
+            backup_stored_bytes: 0,
+            log_append_time_topics: Vec::new(),
+            append_time_records: partitions.iter().map(|p| p.append_time_records).sum(),
             partitions,
             checkpoint_latency_ms: None,
             consumer_groups: Vec::new(),
@@ -175,6 +204,32 @@ impl RunSummary {
             out.push_str(&format!(
                 "\nresumed: {} records were in the target from an earlier run and were not produced again",
                 self.skipped_records
+            ));
+        }
+        if self.records_not_selected > 0 {
+            out.push_str(&format!(
+                "\nselection: {} records of the backup are outside restore.time_window / restore.offsets and were not restored",
+                self.records_not_selected
+            ));
+        }
+        if !self.log_append_time_topics.is_empty() {
+            out.push_str(&format!(
+                "\ntimestamps: {} uses message.timestamp.type=LogAppendTime, so the broker replaced the restored records' timestamps with their append times (time lookups and a later point-in-time restore see the restore's time); to keep them, restore into a CreateTime topic (restore.topic_config_overrides: {{message.timestamp.type: CreateTime}})",
+                self.log_append_time_topics.join(", ")
+            ));
+        }
+        if self.append_time_records > 0 {
+            out.push_str(&format!(
+                "\ntimestamps: {} records carried the source broker's append time (LogAppendTime); they were restored with the same value as CreateTime, as a producer cannot set LogAppendTime",
+                self.append_time_records
+            ));
+        }
+        if self.backup_stored_bytes > 0 {
+            out.push_str(&format!(
+                "\nstorage: read {} of the {} stored for these partitions ({:.1}%)",
+                human_bytes(self.storage_bytes_read),
+                human_bytes(self.backup_stored_bytes),
+                100.0 * ratio(self.storage_bytes_read, self.backup_stored_bytes)
             ));
         }
         if let Some(l) = &self.checkpoint_latency_ms {

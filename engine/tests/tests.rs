@@ -12,6 +12,7 @@ mod crash;
 mod delete;
 mod group;
 mod metrics;
+mod pitr;
 mod round_trip;
 mod topics;
 mod zombie;

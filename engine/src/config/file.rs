@@ -220,4 +220,10 @@ pub struct RestoreSection {
     /// it must be at least the backup's count).
     #[serde(default)]
     pub partitions: BTreeMap<String, i32>,
+    // Point-in-time and ranged restore (issue 13 §1).
+    /// Only records with timestamps in `[start, end)` (RFC 3339 or Unix milliseconds).
+    pub time_window: Option<super::selection::TimeWindowSection>,
+    /// Only these offsets, `[start, end)`, of the partitions named: `{ <topic>: { <partition>: { start, end } } }`.
+    #[serde(default)]
+    pub offsets: BTreeMap<String, BTreeMap<i32, super::selection::OffsetRangeSection>>,
 }

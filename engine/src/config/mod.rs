@@ -2,6 +2,7 @@
 
 mod file;
 mod plan;
+mod selection;
 mod topics;
 mod units;
 
@@ -14,6 +15,7 @@ pub use plan::{
     DEFAULT_SEGMENT_MAX_AGE, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_ZSTD_LEVEL, GroupCapturePlan, GroupRestorePlan,
     KafkaPlan, Plan, RestorePlan, Secret, StorageKind, StoragePlan, TopicFilter, ZSTD_LEVELS,
 };
+pub use selection::{Bounds, RecordSelection, format_timestamp, parse_timestamp};
 pub use topics::{ConfigValue, Repartition, TopicConfigMode, TopicSetupPlan};
 pub use units::{ByteSize, Millis, human_bytes, parse_duration, parse_size};
 

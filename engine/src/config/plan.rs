@@ -11,6 +11,7 @@ use super::file::{
     BackupGroupsSection, BackupSection, ConfigFile, KafkaSection, RestoreGroupsSection, RestoreSection, StorageSection,
     TopicFilterSection,
 };
+use super::selection::{RecordSelection, resolve_selection};
 use super::topics::{TopicSetupPlan, resolve_topic_setup};
 use super::units::Millis;
 use crate::segment::Codec;
@@ -234,6 +235,8 @@ pub struct RestorePlan {
     pub consumer_groups: GroupRestorePlan,
     /// Configs of created topics and repartitioning (issue 13 §3–4).
     pub topic_setup: TopicSetupPlan,
+    /// Which records are restored (`restore.time_window`, `restore.offsets`; issue 13 §1).
+    pub selection: RecordSelection,
 }
 
 impl TopicFilter {
@@ -517,6 +520,7 @@ fn resolve_restore(raw: &RestoreSection) -> Result<RestorePlan, ConfigError> {
         batch_size: raw.batch_size.map_or(1 << 20, |b| b.0),
         topic_setup: resolve_topic_setup(raw)?,
         consumer_groups: resolve_group_restore(&raw.consumer_groups)?,
+        selection: resolve_selection(raw.time_window.as_ref(), &raw.offsets)?,
     })
 }
 

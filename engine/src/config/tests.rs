@@ -226,3 +226,25 @@ fn consumer_group_errors_name_the_key() {
     let unknown = format!("{MINIMAL}restore:\n  consumer_groups:\n    allow_actve: true\n");
     assert!(err(&unknown).contains("allow_actve"), "{}", err(&unknown));
 }
+
+#[test]
+fn point_in_time_and_offset_ranges_parse_from_yaml() {
+    let text = format!(
+        "{MINIMAL}restore:\n  time_window:\n    start: 2026-12-02T14:00:00Z\n    end: 1796220120000\n  offsets:\n    orders:\n      3: {{start: 120, end: 125}}\n      0: {{end: 10}}\n"
+    );
+    let plan = parse(&text, "t", no_env).unwrap();
+    let selection = &plan.restore.selection;
+    assert_eq!(selection.time_window, Some(Bounds { start: 1_796_220_000_000, end: 1_796_220_120_000 }));
+    assert_eq!(selection.offsets_of("orders", 3), Bounds { start: 120, end: 125 });
+    assert_eq!(selection.offsets_of("orders", 0), Bounds { start: i64::MIN, end: 10 });
+    assert!(parse(MINIMAL, "t", no_env).unwrap().restore.selection.is_all(), "nothing set: everything");
+
+    let bad = err(&format!("{MINIMAL}restore:\n  time_window:\n    start: yesterday\n"));
+    assert!(bad.contains("'yesterday'") && bad.contains("RFC 3339"), "{bad}");
+    let typo = err(&format!("{MINIMAL}restore:\n  time_window:\n    begin: 1\n"));
+    assert!(typo.contains("begin"), "{typo}");
+    let reversed = err(&format!("{MINIMAL}restore:\n  time_window:\n    start: 20\n    end: 10\n"));
+    assert!(reversed.contains("restore.time_window") && reversed.contains("before end"), "{reversed}");
+    let negative = err(&format!("{MINIMAL}restore:\n  offsets:\n    orders:\n      1: {{start: -5}}\n"));
+    assert!(negative.contains("restore.offsets.orders.1"), "{negative}");
+}

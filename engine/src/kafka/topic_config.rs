@@ -51,20 +51,39 @@ pub fn topic_overrides(entries: &[ConfigEntry]) -> BTreeMap<String, String> {
 impl Admin {
     /// Each topic's own configs ([`topic_overrides`]), in one DescribeConfigs request.
     pub async fn topic_configs(&self, topics: &[&str]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        let described = self.describe_topics(topics).await?;
+        Ok(described.into_iter().map(|(topic, entries)| (topic, topic_overrides(&entries))).collect())
+    }
+
+    /// The value of config `name` for each topic, whatever its source: a broker-wide default is
+    /// what the topic does too. `None` where the broker does not list it.
+    pub async fn config_value(&self, topics: &[&str], name: &str) -> Result<BTreeMap<String, Option<String>>> {
+        let described = self.describe_topics(topics).await?;
+        Ok(described
+            .into_iter()
+            .map(|(topic, entries)| {
+                let value = entries.into_iter().find(|e| e.name == name).and_then(|e| e.value);
+                (topic, value)
+            })
+            .collect())
+    }
+
+    /// Every config entry of each topic, in one DescribeConfigs request.
+    async fn describe_topics(&self, topics: &[&str]) -> Result<Vec<(String, Vec<ConfigEntry>)>> {
         if topics.is_empty() {
-            return Ok(BTreeMap::new());
+            return Ok(Vec::new());
         }
         let resources: Vec<ResourceSpecifier<'_>> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
         let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT));
         let answers =
             self.admin.describe_configs(&resources, &options).await.map_err(self.cluster_error("DescribeConfigs"))?;
-        let mut configs = BTreeMap::new();
+        let mut described = Vec::new();
         for (topic, answer) in topics.iter().zip(answers) {
             let resource = answer
                 .map_err(|code| KafkaError::DescribeConfigs { topic: topic.to_string(), reason: code.to_string() })?;
-            configs.insert(topic.to_string(), topic_overrides(&resource.entries));
+            described.push((topic.to_string(), resource.entries));
         }
-        Ok(configs)
+        Ok(described)
     }
 
     /// The error for a failed CreateTopics. librdkafka hands back only the error code, so when the

@@ -4,7 +4,8 @@
 //! It reads what a restore needs first anyway — each chain's entries, and every chain segment's
 //! header, footer and index (CRC-checked, tiling the object, counts matching the manifest) — and
 //! never the blocks: each block's CRC is checked as the restore decodes it, so no byte of data is
-//! read twice. The indexes it read are handed to the partition readers.
+//! read twice. The indexes it read are handed to the partition readers. Segments a point-in-time
+//! or ranged restore does not touch are not checked: they are not read at all.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use super::RestoreError;
+use super::select::{Coverage, PartitionSelection};
+use crate::config::RecordSelection;
 use crate::fetch::{self, FetchError, SegmentIndex};
 use crate::manifest::{Chain, Layout, Listed, SegmentRef};
 use crate::store::{Store, StoreError};
@@ -41,18 +44,21 @@ pub(crate) async fn preflight(
     layout: &Layout,
     chains: &BTreeMap<(String, i32), Chain<Listed>>,
     selected: impl Fn(&str) -> bool,
+    records: &RecordSelection,
 ) -> Result<Indexes, RestoreError> {
     let mut problems = Vec::new();
     let mut segments = Vec::new();
     for ((topic, partition), chain) in chains.iter().filter(|((topic, _), _)| selected(topic)) {
-        for &(from, to) in &chain.holes {
+        let selection = PartitionSelection::of(records, topic, *partition);
+        for &(from, to) in chain.holes.iter().filter(|&&(from, to)| !selection.skips_offsets(from, to)) {
             problems.push(format!(
                 "  {}{topic}/{partition}/: offsets {from}..{to} are in no manifest entry, so the chain of \
                  checkpoints is broken there; those records cannot be restored",
                 layout.manifest_prefix()
             ));
         }
-        segments.extend(chain.used.iter().filter_map(|l| l.entry.segment.clone()));
+        let used = chain.used.iter().filter_map(|l| l.entry.segment.as_ref());
+        segments.extend(used.filter(|s| selection.segment(&s.summary) != Coverage::None).cloned());
     }
     let mut reads = futures::stream::iter(segments.into_iter().map(|segment| async move {
         let read = fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::RestoreError;
 use super::offsets::{StreamObserver, TranslatedOffset, TranslationSink};
+use super::select::PartitionSelection;
 use crate::config::Plan;
 use crate::groups::{self, OffsetsCapture};
 use crate::kafka::GroupAdmin;
@@ -90,7 +91,7 @@ impl GroupTranslation {
 
     /// An observer for one target partition fed by `feeds`, if any group committed on them. Its
     /// stream starts at target offset `start`; the first `skip` records of `entries` (delivered by
-    /// an earlier, interrupted run) are walked through first, reading only blocks that hold a
+    /// an earlier, interrupted run; selected ones only) are walked through first, reading only blocks that hold a
     /// committed offset, so groups that resolve among them land where those records are.
     pub(crate) async fn observer(
         &mut self,
@@ -100,6 +101,7 @@ impl GroupTranslation {
         feeds: &[(String, i32)],
         entries: &[ManifestEntry],
         skip: u64,
+        selection: PartitionSelection,
     ) -> Result<Option<StreamObserver>, RestoreError> {
         let Some(capture) = &self.capture else { return Ok(None) };
         let Some(mut observer) = StreamObserver::new(target, start, feeds, &capture.groups, self.sink.clone()) else {
@@ -107,7 +109,7 @@ impl GroupTranslation {
         };
         if skip > 0 {
             let source = observer.source(&feeds[0].0, feeds[0].1).expect("the observer is fed by this partition");
-            super::plan::walk(store, entries, &mut observer, source, Some(skip)).await?;
+            super::plan::walk(store, entries, selection, &mut observer, source, Some(skip)).await?;
         }
         self.observers += 1;
         Ok(Some(observer))

@@ -36,6 +36,7 @@ mod partition;
 mod plan;
 mod repartition;
 pub mod resume;
+mod select;
 mod target;
 mod topics;
 
@@ -46,6 +47,7 @@ use check::Indexes;
 use groups::GroupTranslation;
 use offsets::StreamObserver;
 use partition::restore_partition;
+use select::PartitionSelection;
 
 /// Why a restore failed or was refused.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +172,8 @@ pub(crate) struct Job {
     /// Translates consumer-group offsets into the target partition's stream, if any group
     /// committed; it has seen the `skip` records already delivered.
     pub(crate) observer: Option<StreamObserver>,
+    /// The records of the partition this restore takes (`restore.time_window`, `restore.offsets`).
+    pub(crate) selection: PartitionSelection,
 }
 
 /// What a restore checks before it produces anything.
@@ -211,10 +215,11 @@ async fn restore(
     let info = manifest::read_info(&store, &layout, &plan.backup_id).await?;
     let chains = manifest::read_chains(&store, &layout).await?;
     let selected = selected_topics(plan, &info);
+    check_ranges(plan, &selected)?;
     let is_selected = |topic: &str| selected.iter().any(|(t, _)| t == topic);
     let indexes = match check {
         PreCheck::Skip => Indexes::default(),
-        PreCheck::Structure => check::preflight(&store, &layout, &chains, is_selected).await?,
+        PreCheck::Structure => check::preflight(&store, &layout, &chains, is_selected, &plan.restore.selection).await?,
         PreCheck::Full => {
             let chosen = chains.iter().filter(|((topic, _), _)| is_selected(topic));
             let chosen = chosen.map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -243,22 +248,28 @@ async fn restore(
     }
     let mut jobs = Vec::new();
     let mut topic_jobs = Vec::new();
+    let mut backup_stored_bytes = 0;
+    let mut targets = Vec::new();
     let mut runs = Vec::new();
     for (topic, partitions) in &selected {
         let target = target_of(plan, topic);
         let run = target::begin(plan, &store, &layout, &admin, topic, &target, *partitions).await?;
+        targets.push(target.clone());
         for partition in 0..*partitions {
             let entries = chain_entries(&chains, topic, partition);
             // By key, `run.resume` is per target partition: the topic's reader applies it.
             let resume =
                 if by_key { Default::default() } else { run.resume.get(&partition).copied().unwrap_or_default() };
             let (start, skip) = (resume.start, resume.skip);
-            let records: u64 = entries.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.record_count).sum();
-            progress.expect(records.saturating_sub(skip));
+            let selection = PartitionSelection::of(&plan.restore.selection, topic, partition);
+            progress.expect(selection.expected_records(&entries, &indexes).saturating_sub(skip));
+            backup_stored_bytes +=
+                entries.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.stored_bytes).sum::<u64>();
             let feeds = [(topic.clone(), partition)];
-            let observer = translation.observer(&store, start, (&target, partition), &feeds, &entries, skip).await?;
+            let observer =
+                translation.observer(&store, start, (&target, partition), &feeds, &entries, skip, selection).await?;
             let (source, target, indexes) = (topic.clone(), target.clone(), indexes.clone());
-            jobs.push(Job { source, target, partition, entries, start, skip, indexes, observer });
+            jobs.push(Job { source, target, partition, entries, start, skip, indexes, observer, selection });
         }
         if by_key {
             let sources: Vec<Job> = jobs.drain(jobs.len() - *partitions as usize..).collect();
@@ -266,6 +277,7 @@ async fn restore(
         }
         runs.push(run);
     }
+    let log_append_time = target::log_append_time(&admin, &targets).await;
     let producer = Arc::new(RestoreProducer::new(&plan.kafka, &plan.restore)?);
     let started = Instant::now();
     let partitions = produce_all(plan, &store, &producer, (jobs, topic_jobs), &progress, &cancel).await?;
@@ -283,6 +295,9 @@ async fn restore(
     let mut summary =
         RunSummary::from_partitions("restore", &plan.backup_id, partitions, started.elapsed().as_secs_f64());
     summary.consumer_groups = translation.commit(&group_admin).await?;
+    summary.storage_bytes_read = store.bytes_read();
+    summary.log_append_time_topics = log_append_time;
+    summary.backup_stored_bytes = backup_stored_bytes;
     Ok(summary)
 }
 
@@ -292,6 +307,33 @@ pub(crate) fn selected_topics(plan: &Plan, info: &BackupInfo) -> Vec<(String, i3
     let restore = &plan.restore;
     let chosen = |topic: &String| restore.topics.is_empty() || restore.topics.matches(topic);
     info.topics.iter().filter(|(topic, _)| chosen(topic)).map(|(topic, &n)| (topic.clone(), n)).collect()
+}
+
+/// Refuses `restore.offsets` that name a topic this restore does not restore, or a partition the
+/// backup does not have: a typo would otherwise restore the whole partition instead of a range.
+fn check_ranges(plan: &Plan, selected: &[(String, i32)]) -> Result<(), RestoreError> {
+    for (topic, ranges) in &plan.restore.selection.offsets {
+        let Some((_, partitions)) = selected.iter().find(|(t, _)| t == topic) else {
+            let topics: Vec<&str> = selected.iter().map(|(t, _)| t.as_str()).collect();
+            return Err(RestoreError::Target {
+                topic: topic.clone(),
+                reason: format!(
+                    "restore.offsets names it, but this restore does not restore it (it restores: {}); check the name and restore.topics",
+                    topics.join(", ")
+                ),
+            });
+        };
+        if let Some(partition) = ranges.keys().find(|&&p| p >= *partitions) {
+            return Err(RestoreError::Target {
+                topic: topic.clone(),
+                reason: format!(
+                    "restore.offsets.{topic}.{partition}: the backup has partitions 0 to {} of this topic",
+                    partitions - 1
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The topic `source` is restored into (`restore.topic_mapping`, else the same name).

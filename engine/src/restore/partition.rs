@@ -1,5 +1,5 @@
-//! One partition's restore: reads its chain's segments in order, block run by block run, and
-//! hands the decoded records to a producer thread.
+//! One partition's restore: reads its chain's segments in order, block run by block run (only
+//! those the selection touches), and hands the selected records to a producer thread.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,11 +7,12 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::select::Coverage;
 use super::{Job, RestoreError, check};
 use crate::fetch::{self, FetchError};
 use crate::kafka::{KafkaError, RestoreProducer};
 use crate::progress::Progress;
-use crate::segment::Record;
+use crate::segment::{Record, TimestampType};
 use crate::store::Store;
 use crate::summary::{PartitionSummary, mb_per_sec};
 
@@ -67,11 +68,19 @@ async fn read_segments(
     cancel: &CancellationToken,
 ) -> Result<(), RestoreError> {
     // Records at the start of the stream that an earlier run delivered: whole segments and whole
-    // blocks are skipped unread, the rest dropped after decoding.
+    // blocks are skipped unread, the rest dropped after decoding. Segments and blocks the selection
+    // takes nothing of are never read.
+    let selection = job.selection;
     let mut skip = job.skip;
     for entry in &job.entries {
         let Some(segment) = &entry.segment else { continue };
-        if skip >= segment.summary.record_count {
+        let coverage = selection.segment(&segment.summary);
+        if coverage == Coverage::None {
+            summary.records_not_selected += segment.summary.record_count;
+            summary.next_offset = entry.next_offset;
+            continue;
+        }
+        if coverage == Coverage::All && skip >= segment.summary.record_count {
             skip -= segment.summary.record_count;
             summary.skipped_records += segment.summary.record_count;
             summary.next_offset = entry.next_offset;
@@ -79,18 +88,26 @@ async fn read_segments(
         }
         let index = check::index_of(store, &job.indexes, segment).await?;
         let mut first = 0;
-        while first < index.blocks.len() && skip >= u64::from(index.blocks[first].record_count) {
-            skip -= u64::from(index.blocks[first].record_count);
-            summary.skipped_records += u64::from(index.blocks[first].record_count);
+        while let Some(block) = index.blocks.get(first) {
+            let count = u64::from(block.record_count);
+            match selection.block(block) {
+                Coverage::None => summary.records_not_selected += count,
+                Coverage::All if skip >= count => {
+                    skip -= count;
+                    summary.skipped_records += count;
+                }
+                _ => break,
+            }
             first += 1;
         }
-        for run in fetch::block_runs(&index.blocks[first..]) {
-            let run = run.start + first..run.end + first;
+        summary.records_not_selected += selection.unread_records(&index.blocks[first..]);
+        for run in selection.runs(&index.blocks, first) {
             if cancel.is_cancelled() {
                 return Err(RestoreError::Cancelled);
             }
             let read = fetch::read_run(store, &index, run).await;
             let mut records = read.map_err(|e| bad_block(&job.source, job.partition, &index, e))?;
+            summary.records_not_selected += selection.filter(&mut records);
             if skip > 0 {
                 let dropped = records.len().min(skip as usize);
                 records.drain(..dropped);
@@ -98,6 +115,7 @@ async fn read_segments(
                 summary.skipped_records += dropped as u64;
             }
             let source_bytes: u64 = records.iter().map(Record::source_bytes).sum();
+            summary.append_time_records += append_time(&records);
             summary.records += records.len() as u64;
             summary.source_bytes += source_bytes;
             progress.add(records.len() as u64, source_bytes);
@@ -116,6 +134,11 @@ async fn read_segments(
         return Err(RestoreError::Overrun { topic: job.target.clone(), partition: job.partition, start, extra: skip });
     }
     Ok(())
+}
+
+/// Records whose timestamp is the source broker's append time: restored as CreateTime.
+pub(crate) fn append_time(records: &[Record]) -> u64 {
+    records.iter().filter(|r| r.timestamp_type == TimestampType::LogAppendTime).count() as u64
 }
 
 /// A block that fails its checks mid-restore, named with its offsets and what the target holds.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::groups::GroupTranslation;
 use super::offsets::{SourceId, StreamObserver, TranslatedOffset};
+use super::select::{Coverage, PartitionSelection};
 use super::{RestoreError, chain_entries, selected_topics, target_of};
 use crate::config::Plan;
 use crate::fetch;
@@ -85,13 +86,14 @@ pub async fn plan_offsets(plan: &Plan) -> Result<OffsetsPlan, RestoreError> {
             // Seam: a resumable restore's persisted start would be read here instead. The end
             // comes from a fetch response, as the restore's does (ListOffsets under-reports).
             let start = if exists { end_of(plan, &target, partition).await? } else { 0 };
+            let selection = PartitionSelection::of(&plan.restore.selection, topic, partition);
             let Some(mut observer) =
-                translation.observer(&store, start, (&target, partition), &feeds, &entries, 0).await?
+                translation.observer(&store, start, (&target, partition), &feeds, &entries, 0, selection).await?
             else {
                 continue;
             };
             let source = observer.source(topic, partition).expect("the observer is fed by this partition");
-            let end = walk(&store, &entries, &mut observer, source, None).await?;
+            let end = walk(&store, &entries, selection, &mut observer, source, None).await?;
             observer.finish(end);
         }
     }
@@ -103,12 +105,14 @@ pub async fn plan_offsets(plan: &Plan) -> Result<OffsetsPlan, RestoreError> {
     })
 }
 
-/// Streams a chain through `observer` without producing, up to `limit` records (all when `None`);
-/// returns how many it streamed. Segments and blocks ending below the next pending committed
+/// Streams a chain's selected records through `observer` without producing, up to `limit`
+/// records (all when `None`); returns how many it streamed. Segments and blocks the selection
+/// skips are passed over; those it takes whole and that end below the next pending committed
 /// offset are counted, not read.
 pub(super) async fn walk(
     store: &Store,
     entries: &[ManifestEntry],
+    selection: PartitionSelection,
     observer: &mut StreamObserver,
     source: SourceId,
     limit: Option<u64>,
@@ -117,23 +121,32 @@ pub(super) async fn walk(
     let mut position = 0u64;
     let below = |pending: Option<i64>, last: i64| pending.is_none_or(|p| last < p);
     for segment in entries.iter().filter_map(|e| e.segment.as_ref()) {
-        let count = segment.summary.record_count;
-        if position + count <= limit && below(observer.next_pending(source), segment.summary.last_offset) {
-            position += count;
+        let (count, coverage) = (segment.summary.record_count, selection.segment(&segment.summary));
+        let countable = coverage == Coverage::All && position + count <= limit;
+        if coverage == Coverage::None || countable && below(observer.next_pending(source), segment.summary.last_offset)
+        {
+            position += if coverage == Coverage::None { 0 } else { count };
             continue;
         }
         let index = fetch::read_index(store, &segment.key, segment.summary.stored_bytes).await?;
         for (i, block) in index.blocks.iter().enumerate() {
-            let count = u64::from(block.record_count);
+            let (count, coverage) = (u64::from(block.record_count), selection.block(block));
             if position >= limit {
                 return Ok(position);
             }
-            if position + count <= limit && below(observer.next_pending(source), block.last_offset) {
+            if coverage == Coverage::None {
+                continue;
+            }
+            if coverage == Coverage::All
+                && position + count <= limit
+                && below(observer.next_pending(source), block.last_offset)
+            {
                 position += count;
                 continue;
             }
             let bytes = fetch::fetch_run(store, &index, i..i + 1).await?;
             let mut records = fetch::decode_run(&index, i..i + 1, &bytes)?;
+            selection.filter(&mut records);
             records.truncate((limit - position).min(records.len() as u64) as usize);
             observer.observe_records(source, &records, position);
             position += records.len() as u64;

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures::TryStreamExt;
@@ -20,8 +21,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::check::{self, Indexes};
-use super::partition::bad_block;
+use super::partition::{append_time, bad_block};
 use super::resume::Resume;
+use super::select::{Coverage, PartitionSelection};
 use super::{Job, RestoreError};
 use crate::fetch::{self, SegmentIndex};
 use crate::kafka::{KafkaError, RestoreProducer, partition_for_key};
@@ -91,8 +93,8 @@ pub(crate) struct TopicJob {
     target: String,
     /// Partitions of the target topic.
     partitions: i32,
-    /// The source partitions' chains, by partition.
-    sources: Vec<(i32, Vec<ManifestEntry>)>,
+    /// The source partitions' chains and what the restore takes of them, by partition.
+    sources: Vec<(i32, Vec<ManifestEntry>, PartitionSelection)>,
     /// Per target partition, the records at the start of its stream the target holds already
     /// (an earlier, interrupted run delivered them): routed and observed, not produced again.
     skip: Vec<u64>,
@@ -106,8 +108,9 @@ impl TopicJob {
     pub(crate) fn new(jobs: Vec<Job>, partitions: i32, resume: &BTreeMap<i32, Resume>) -> Self {
         let first = jobs.first().expect("a topic has at least one partition");
         let (source, target, indexes) = (first.source.clone(), first.target.clone(), first.indexes.clone());
-        let mut sources: Vec<(i32, Vec<ManifestEntry>)> = jobs.into_iter().map(|j| (j.partition, j.entries)).collect();
-        sources.sort_by_key(|(partition, _)| *partition);
+        let mut sources: Vec<(i32, Vec<ManifestEntry>, PartitionSelection)> =
+            jobs.into_iter().map(|j| (j.partition, j.entries, j.selection)).collect();
+        sources.sort_by_key(|(partition, _, _)| *partition);
         let skip = (0..partitions).map(|p| resume.get(&p).map_or(0, |r| r.skip)).collect();
         Self { source, target, partitions, sources, skip, indexes }
     }
@@ -137,7 +140,8 @@ pub(crate) async fn restore_topic(
         })
     };
     let mut stats = vec![PartitionSummary::default(); job.partitions as usize];
-    let read = route(store, &job, tx, &mut stats, progress, cancel, &mut observe).await;
+    let mut not_selected = 0;
+    let read = route(store, &job, tx, (&mut stats, &mut not_selected), progress, cancel, &mut observe).await;
     for (stat, skip) in stats.iter_mut().zip(&job.skip) {
         stat.skipped_records = stat.records.min(*skip);
         stat.records -= stat.skipped_records;
@@ -147,7 +151,7 @@ pub(crate) async fn restore_topic(
     sent?;
     let records: u64 = stats.iter().map(|s| s.records).sum();
     tracing::info!(source = %job.source, target = %job.target, partitions = job.partitions, records, "topic restored by key");
-    Ok(summaries(&job, stats, started.elapsed().as_secs_f64()))
+    Ok(summaries(&job, stats, not_selected, started.elapsed().as_secs_f64()))
 }
 
 /// Reads the topic's runs in schedule order and routes their records to the producer thread.
@@ -155,22 +159,25 @@ async fn route(
     store: Store,
     job: &TopicJob,
     tx: mpsc::Sender<Vec<(i32, Record)>>,
-    stats: &mut [PartitionSummary],
+    (stats, not_selected): (&mut [PartitionSummary], &mut u64),
     progress: &Progress,
     cancel: &CancellationToken,
     observe: &mut (impl FnMut(&Placement) + Send),
 ) -> Result<(), RestoreError> {
     let schedule = Schedule::new(store.clone(), &job.sources, job.indexes.clone());
+    // Records of segments and blocks the selection skips: counted by the cursors, never read.
+    let unread = schedule.unread.clone();
     let runs = futures::stream::try_unfold(schedule, |mut schedule| async move {
         Ok::<_, RestoreError>(schedule.next().await?.map(|run| (run, schedule)))
     });
     let mut decoded =
         std::pin::pin!(runs.map_ok(|run| decode(store.clone(), job.source.clone(), run)).try_buffered(READ_AHEAD));
     let mut router = Router::new(job.partitions);
-    while let Some((source_partition, records)) = decoded.try_next().await? {
+    while let Some((source_partition, records, dropped)) = decoded.try_next().await? {
         if cancel.is_cancelled() {
             return Err(RestoreError::Cancelled);
         }
+        *not_selected += dropped;
         let mut batch = Vec::with_capacity(records.len());
         let mut source_bytes = 0;
         for record in records {
@@ -184,6 +191,7 @@ async fn route(
             }
             let bytes = record.source_bytes();
             stats[target].source_bytes += bytes;
+            stats[target].append_time_records += append_time(std::slice::from_ref(&record));
             source_bytes += bytes;
             batch.push((placement.target_partition, record));
         }
@@ -193,6 +201,7 @@ async fn route(
             return Ok(());
         }
     }
+    *not_selected += unread.load(Ordering::Relaxed);
     Ok(())
 }
 
@@ -201,33 +210,48 @@ struct RunRef {
     partition: i32,
     index: Arc<SegmentIndex>,
     blocks: Range<usize>,
+    selection: PartitionSelection,
 }
 
-async fn decode(store: Store, topic: String, run: RunRef) -> Result<(i32, Vec<Record>), RestoreError> {
+/// A run's selected records, and how many of its records the selection dropped.
+async fn decode(store: Store, topic: String, run: RunRef) -> Result<(i32, Vec<Record>, u64), RestoreError> {
     let records = fetch::read_run(&store, &run.index, run.blocks.clone()).await;
-    let records = records.map_err(|e| bad_block(&topic, run.partition, &run.index, e))?;
-    Ok((run.partition, records))
+    let mut records = records.map_err(|e| bad_block(&topic, run.partition, &run.index, e))?;
+    let dropped = run.selection.filter(&mut records);
+    Ok((run.partition, records, dropped))
 }
 
 /// The next runs of one source partition, segment after segment.
 struct SourceCursor {
     partition: i32,
     entries: VecDeque<ManifestEntry>,
+    selection: PartitionSelection,
     index: Option<Arc<SegmentIndex>>,
     runs: VecDeque<Range<usize>>,
 }
 
 impl SourceCursor {
-    async fn next_run(&mut self, store: &Store, indexes: &Indexes) -> Result<Option<RunRef>, RestoreError> {
+    async fn next_run(
+        &mut self,
+        store: &Store,
+        indexes: &Indexes,
+        unread: &AtomicU64,
+    ) -> Result<Option<RunRef>, RestoreError> {
+        let selection = self.selection;
         loop {
             if let (Some(index), Some(blocks)) = (&self.index, self.runs.front().cloned()) {
                 self.runs.pop_front();
-                return Ok(Some(RunRef { partition: self.partition, index: index.clone(), blocks }));
+                return Ok(Some(RunRef { partition: self.partition, index: index.clone(), blocks, selection }));
             }
             let Some(entry) = self.entries.pop_front() else { return Ok(None) };
             let Some(segment) = entry.segment else { continue };
+            if selection.segment(&segment.summary) == Coverage::None {
+                unread.fetch_add(segment.summary.record_count, Ordering::Relaxed);
+                continue;
+            }
             let index = check::index_of(store, indexes, &segment).await?;
-            self.runs = fetch::block_runs(&index.blocks).into();
+            unread.fetch_add(selection.unread_records(&index.blocks), Ordering::Relaxed);
+            self.runs = selection.runs(&index.blocks, 0).into();
             self.index = Some(index);
         }
     }
@@ -240,26 +264,29 @@ struct Schedule {
     indexes: Arc<Indexes>,
     cursors: Vec<SourceCursor>,
     turn: usize,
+    /// Records of segments and blocks the selection takes nothing of (never read).
+    unread: Arc<AtomicU64>,
 }
 
 impl Schedule {
-    fn new(store: Store, sources: &[(i32, Vec<ManifestEntry>)], indexes: Arc<Indexes>) -> Self {
+    fn new(store: Store, sources: &[(i32, Vec<ManifestEntry>, PartitionSelection)], indexes: Arc<Indexes>) -> Self {
         let cursors = sources
             .iter()
-            .map(|(partition, entries)| SourceCursor {
+            .map(|(partition, entries, selection)| SourceCursor {
                 partition: *partition,
                 entries: entries.iter().cloned().collect(),
+                selection: *selection,
                 index: None,
                 runs: VecDeque::new(),
             })
             .collect();
-        Self { store, indexes, cursors, turn: 0 }
+        Self { store, indexes, cursors, turn: 0, unread: Arc::default() }
     }
 
     async fn next(&mut self) -> Result<Option<RunRef>, RestoreError> {
         while !self.cursors.is_empty() {
             let i = self.turn % self.cursors.len();
-            match self.cursors[i].next_run(&self.store, &self.indexes).await? {
+            match self.cursors[i].next_run(&self.store, &self.indexes, &self.unread).await? {
                 Some(run) => {
                     self.turn = i + 1;
                     return Ok(Some(run));
@@ -275,9 +302,14 @@ impl Schedule {
 }
 
 /// One summary per target partition. What was read from storage (stored and encoded bytes,
-/// segments) belongs to the source topic; it is shared out by records so run totals stay exact.
-fn summaries(job: &TopicJob, mut stats: Vec<PartitionSummary>, duration_secs: f64) -> Vec<PartitionSummary> {
-    let segments = job.sources.iter().flat_map(|(_, entries)| entries).filter_map(|e| e.segment.as_ref());
+/// segments) and the records not selected belong to the source topic; it is shared out by records so run totals stay exact.
+fn summaries(
+    job: &TopicJob,
+    mut stats: Vec<PartitionSummary>,
+    not_selected: u64,
+    duration_secs: f64,
+) -> Vec<PartitionSummary> {
+    let segments = job.sources.iter().flat_map(|(_, entries, _)| entries).filter_map(|e| e.segment.as_ref());
     let (mut stored, mut uncompressed, mut count) = (0, 0, 0);
     for segment in segments {
         stored += segment.summary.stored_bytes;
@@ -285,7 +317,12 @@ fn summaries(job: &TopicJob, mut stats: Vec<PartitionSummary>, duration_secs: f6
         count += 1;
     }
     let weights: Vec<u64> = stats.iter().map(|s| s.records).collect();
-    let shares = [apportion(stored, &weights), apportion(uncompressed, &weights), apportion(count, &weights)];
+    let shares = [
+        apportion(stored, &weights),
+        apportion(uncompressed, &weights),
+        apportion(count, &weights),
+        apportion(not_selected, &weights),
+    ];
     for (partition, stat) in stats.iter_mut().enumerate() {
         stat.topic = job.target.clone();
         stat.partition = partition as i32;
@@ -293,6 +330,7 @@ fn summaries(job: &TopicJob, mut stats: Vec<PartitionSummary>, duration_secs: f6
         stat.stored_bytes = shares[0][partition];
         stat.uncompressed_bytes = shares[1][partition];
         stat.segments = shares[2][partition];
+        stat.records_not_selected = shares[3][partition];
         stat.duration_secs = duration_secs;
         stat.mb_per_sec = mb_per_sec(stat.source_bytes, duration_secs);
     }

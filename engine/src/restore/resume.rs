@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Plan;
+use crate::config::{Bounds, Plan};
 use crate::manifest::{self, Layout, ManifestError};
 use crate::store::{Store, StoreError};
 
@@ -47,16 +47,25 @@ pub struct Selection {
     pub source_topic: String,
     /// Target topic.
     pub target_topic: String,
+    /// `restore.time_window`, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_window: Option<Bounds>,
+    /// `restore.offsets` of the source topic, by partition.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub offsets: BTreeMap<i32, Bounds>,
 }
 
 impl Selection {
     /// The selection of `source` → `target` under `plan`.
     pub fn of(plan: &Plan, source: &str, target: &str) -> Self {
+        let records = &plan.restore.selection;
         Self {
             backup_id: plan.backup_id.clone(),
             bootstrap_servers: plan.kafka.bootstrap_servers.clone(),
             source_topic: source.to_string(),
             target_topic: target.to_string(),
+            time_window: records.time_window,
+            offsets: records.topic_offsets(source).cloned().unwrap_or_default(),
         }
     }
 }
@@ -139,6 +148,8 @@ mod tests {
             bootstrap_servers: "127.0.0.1:9092".into(),
             source_topic: "orders".into(),
             target_topic: target.into(),
+            time_window: None,
+            offsets: BTreeMap::new(),
         }
     }
 
@@ -156,12 +167,19 @@ mod tests {
         assert_eq!(reconcile(&state, &selection("u"), &BTreeMap::from([(0, 10)])), None);
         assert_eq!(reconcile(&state, &selection("t"), &BTreeMap::from([(0, 3)])), None, "end below start");
         assert_eq!(reconcile(&state, &selection("t"), &BTreeMap::from([(1, 3)])), None, "unknown partition");
+        let mut windowed = selection("t");
+        windowed.time_window = Some(Bounds { start: 0, end: 1000 });
+        assert_eq!(reconcile(&state, &windowed, &BTreeMap::from([(0, 10)])), None, "another time window");
     }
 
     #[test]
     fn state_round_trips_through_json() {
         let mut state = RestoreState::begin(selection("t"), BTreeMap::from([(0, 0), (3, 42)]));
         state.completed_at_ms = Some(7);
+        let text = serde_json::to_string(&state).unwrap();
+        assert!(!text.contains("time_window"), "a state without a selection reads as before: {text}");
+        assert_eq!(serde_json::from_str::<RestoreState>(&text).unwrap(), state);
+        state.selection.offsets = BTreeMap::from([(2, Bounds { start: 5, end: i64::MAX })]);
         let text = serde_json::to_string(&state).unwrap();
         assert_eq!(serde_json::from_str::<RestoreState>(&text).unwrap(), state);
     }

@@ -159,3 +159,30 @@ pub(crate) async fn prepare_target(
     }
     Ok((written, false))
 }
+
+/// The target topics whose broker stamps records with their append time
+/// (`message.timestamp.type: LogAppendTime`), replacing the timestamps the restore sends. Only
+/// reported: a restore that cannot read configs (no DescribeConfigs permission) still runs.
+pub(crate) async fn log_append_time(admin: &Admin, targets: &[String]) -> Vec<String> {
+    let names: Vec<&str> = targets.iter().map(String::as_str).collect();
+    match admin.config_value(&names, "message.timestamp.type").await {
+        Ok(values) => {
+            let stamped: Vec<String> = values
+                .into_iter()
+                .filter(|(_, v)| v.as_deref() == Some("LogAppendTime"))
+                .map(|(topic, _)| topic)
+                .collect();
+            for topic in &stamped {
+                tracing::warn!(
+                    topic = %topic,
+                    "the target topic uses message.timestamp.type=LogAppendTime: the broker replaces every restored record's timestamp with its append time"
+                );
+            }
+            stamped
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the target topics' message.timestamp.type; the summary cannot say whether timestamps were kept");
+            Vec::new()
+        }
+    }
+}

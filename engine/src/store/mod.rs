@@ -7,6 +7,9 @@
 mod fs;
 mod s3;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use bytes::Bytes;
 
 use crate::config::{StorageKind, StoragePlan};
@@ -59,13 +62,28 @@ pub struct ObjectMeta {
     pub size: u64,
 }
 
-/// A configured object store.
+/// A configured object store; clones share one count of bytes read.
 #[derive(Debug, Clone)]
-pub enum Store {
+pub struct Store {
+    backend: Backend,
+    /// Object bytes returned by `get` and `get_range` through this store and its clones: what a
+    /// restore reports as read from storage.
+    read: Arc<AtomicU64>,
+}
+
+/// The backends, one file each.
+#[derive(Debug, Clone)]
+enum Backend {
     /// S3 or S3-compatible.
     S3(S3Store),
     /// Local directory.
     Filesystem(FsStore),
+}
+
+impl From<FsStore> for Store {
+    fn from(store: FsStore) -> Self {
+        Store::with(Backend::Filesystem(store))
+    }
 }
 
 /// A streaming upload of one object; nothing is visible until [`ObjectWriter::finish`] returns.
@@ -80,49 +98,65 @@ pub enum ObjectWriter {
 impl Store {
     /// Connects to the configured backend.
     pub async fn open(plan: &StoragePlan) -> Result<Self> {
-        Ok(match &plan.kind {
-            StorageKind::S3 { .. } => Store::S3(S3Store::connect(plan).await?),
-            StorageKind::Filesystem { base_path } => Store::Filesystem(FsStore::new(base_path, &plan.prefix)),
-        })
+        Ok(Store::with(match &plan.kind {
+            StorageKind::S3 { .. } => Backend::S3(S3Store::connect(plan).await?),
+            StorageKind::Filesystem { base_path } => Backend::Filesystem(FsStore::new(base_path, &plan.prefix)),
+        }))
+    }
+
+    fn with(backend: Backend) -> Self {
+        Store { backend, read: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Object bytes read so far through this store (and its clones).
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    fn counted(&self, read: Result<Bytes>) -> Result<Bytes> {
+        if let Ok(bytes) = &read {
+            self.read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+        read
     }
 
     /// A short description for logs and errors, e.g. `s3://bucket/prefix`.
     pub fn describe(&self) -> String {
-        match self {
-            Store::S3(s) => s.describe(),
-            Store::Filesystem(s) => s.describe(),
+        match &self.backend {
+            Backend::S3(s) => s.describe(),
+            Backend::Filesystem(s) => s.describe(),
         }
     }
 
     /// Writes a small object whole and durably.
     pub async fn put(&self, key: &str, body: Bytes) -> Result<()> {
-        match self {
-            Store::S3(s) => s.put(key, body).await,
-            Store::Filesystem(s) => s.put(key, body).await,
+        match &self.backend {
+            Backend::S3(s) => s.put(key, body).await,
+            Backend::Filesystem(s) => s.put(key, body).await,
         }
     }
 
     /// Reads a whole object.
     pub async fn get(&self, key: &str) -> Result<Bytes> {
-        match self {
-            Store::S3(s) => s.get(key).await,
-            Store::Filesystem(s) => s.get(key).await,
-        }
+        self.counted(match &self.backend {
+            Backend::S3(s) => s.get(key).await,
+            Backend::Filesystem(s) => s.get(key).await,
+        })
     }
 
     /// Reads `len` bytes starting at `start`.
     pub async fn get_range(&self, key: &str, start: u64, len: u64) -> Result<Bytes> {
-        match self {
-            Store::S3(s) => s.get_range(key, start, len).await,
-            Store::Filesystem(s) => s.get_range(key, start, len).await,
-        }
+        self.counted(match &self.backend {
+            Backend::S3(s) => s.get_range(key, start, len).await,
+            Backend::Filesystem(s) => s.get_range(key, start, len).await,
+        })
     }
 
     /// Lists every object whose key starts with `prefix`, sorted by key.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
-        let mut objects = match self {
-            Store::S3(s) => s.list(prefix).await?,
-            Store::Filesystem(s) => s.list(prefix).await?,
+        let mut objects = match &self.backend {
+            Backend::S3(s) => s.list(prefix).await?,
+            Backend::Filesystem(s) => s.list(prefix).await?,
         };
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
@@ -130,34 +164,34 @@ impl Store {
 
     /// Deletes an object; deleting a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<()> {
-        match self {
-            Store::S3(s) => s.delete(key).await,
-            Store::Filesystem(s) => s.delete(key).await,
+        match &self.backend {
+            Backend::S3(s) => s.delete(key).await,
+            Backend::Filesystem(s) => s.delete(key).await,
         }
     }
 
     /// Tidies up after objects under `prefix` were deleted: a filesystem store removes the
     /// directories left empty; S3 has no directories, so there is nothing to do.
     pub async fn prune_empty(&self, prefix: &str) -> Result<()> {
-        match self {
-            Store::S3(_) => Ok(()),
-            Store::Filesystem(s) => s.remove_empty_dirs(prefix).await,
+        match &self.backend {
+            Backend::S3(_) => Ok(()),
+            Backend::Filesystem(s) => s.remove_empty_dirs(prefix).await,
         }
     }
 
     /// Starts a streaming upload.
     pub async fn writer(&self, key: &str) -> Result<ObjectWriter> {
-        Ok(match self {
-            Store::S3(s) => ObjectWriter::S3(s.writer(key)),
-            Store::Filesystem(s) => ObjectWriter::Filesystem(s.writer(key).await?),
+        Ok(match &self.backend {
+            Backend::S3(s) => ObjectWriter::S3(s.writer(key)),
+            Backend::Filesystem(s) => ObjectWriter::Filesystem(s.writer(key).await?),
         })
     }
 
     /// Aborts multipart uploads left behind under `prefix` by a crashed run (S3 only).
     pub async fn abort_stale_uploads(&self, prefix: &str) -> Result<usize> {
-        match self {
-            Store::S3(s) => s.abort_stale_uploads(prefix).await,
-            Store::Filesystem(s) => s.remove_temp_files(prefix).await,
+        match &self.backend {
+            Backend::S3(s) => s.abort_stale_uploads(prefix).await,
+            Backend::Filesystem(s) => s.remove_temp_files(prefix).await,
         }
     }
 }

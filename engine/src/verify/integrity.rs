@@ -221,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn holes_are_damage_and_redundant_entries_are_listed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::Filesystem(FsStore::new(dir.path(), "pre"));
+        let store = Store::from(FsStore::new(dir.path(), "pre"));
         store.put("b/segments/t/0/x.kseg", bytes::Bytes::from_static(b"left behind")).await.unwrap();
         let layout = Layout::new("b");
         let entries = vec![gap("b/m/a", 0, 10), gap("b/m/z", 5, 10), gap("b/m/y", 0, 5), gap("b/m/c", 20, 30)];
