@@ -124,7 +124,7 @@ impl PitrCheck {
 }
 
 /// Count, payload bytes and order-sensitive digest of a sequence of records.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Records.
     pub records: u64,

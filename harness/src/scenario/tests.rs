@@ -529,13 +529,16 @@ fn pitr_block_and_timestamps_resolve() {
     );
     assert_eq!(plan.points[0].targets[0].metric, Metric::PitrReadFraction);
     // Plans without timestamps or pitr serialize as before (stored reports and baselines).
-    let json = serde_json::to_string(&super::plan(BASE)).unwrap();
+    let json = serde_json::to_string(&parse(BASE, "inline").unwrap().plan(Profile::Standard).unwrap()).unwrap();
     assert!(!json.contains("timestamps") && !json.contains("pitr"), "{json}");
 }
 
 #[test]
 fn pitr_errors_name_the_key() {
     let e = err(&PITR.replace("phases: [produce, backup, pitr]\n", ""));
+    assert!(e.contains("targets.pitr_read_fraction: needs phase(s) pitr"), "{e}");
+    let no_targets = &PITR[..PITR.find("targets:").unwrap()];
+    let e = err(&no_targets.replace("phases: [produce, backup, pitr]\n", ""));
     assert!(e.contains("pitr: only used by the `pitr` phase"), "{e}");
     let e = err(&PITR.replace("  timestamps: {span: 1h, jitter: 2s}\n", ""));
     assert!(e.contains("workload.timestamps: missing"), "{e}");
