@@ -6,7 +6,7 @@
 //! The windowed restore is the one measured: its bytes read from storage against the backup's
 //! stored bytes, its MB/s and its process.
 
-use super::pitr_select::{self, SelectError};
+use super::pitr_select;
 use super::{Measured, PhaseRunner, RepeatContext, RepeatState};
 use crate::load::digest::{self, ReadRecord};
 use crate::report::pitr::{PitrKind, PitrObserved, PitrRestore};
@@ -42,8 +42,8 @@ impl PhaseRunner for PitrRunner {
             selections.push((PitrKind::Window, pitr_select::window_selection(window, &spread)));
         }
         if !plan.offsets.is_empty() {
-            let offsets = pitr_select::offsets_selection(&plan.offsets, ctx.job.topic, &source);
-            selections.push((PitrKind::Offsets, offsets.map_err(|e: SelectError| anyhow::anyhow!(e))?));
+            selections
+                .push((PitrKind::Offsets, pitr_select::offsets_selection(&plan.offsets, ctx.job.topic, &source)?));
         }
         let mut observed = PitrObserved::default();
         let mut measured_engine = None;
