@@ -25,7 +25,7 @@ pub use partitioner::{murmur2, partition_for_key};
 pub use reader::{
     ReadEnd, Span, fetched_end, follow_partition, message_headers, message_timestamp, read_partition, to_record,
 };
-pub use sink::{RestoreProducer, produce_request_max_bytes};
+pub use sink::{Deliveries, RestoreProducer, produce_request_max_bytes};
 pub use topic_config::topic_overrides;
 
 use crate::config::KafkaPlan;

@@ -1,7 +1,7 @@
 //! The restore producer: idempotent, many batches in flight, delivery failures collected and reported.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::Message;
@@ -24,13 +24,18 @@ struct DeliveryTracker {
 
 impl ClientContext for DeliveryTracker {}
 
-impl ProducerContext for DeliveryTracker {
-    type DeliveryOpaque = ();
+/// Deliveries of one sender's records (a partition's restore task): what
+/// [`RestoreProducer::wait_delivered`] waits on.
+pub type Deliveries = Arc<AtomicU64>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+impl ProducerContext for DeliveryTracker {
+    type DeliveryOpaque = Deliveries;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, sender: Deliveries) {
         match result {
             Ok(_) => {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
+                sender.fetch_add(1, Ordering::Relaxed);
             }
             Err((error, message)) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
@@ -72,13 +77,15 @@ impl RestoreProducer {
     }
 
     /// Queues one record; waits while the local queue is full. Blocks: call from a blocking thread.
-    pub fn send(&self, topic: &str, partition: i32, record: &Record) -> Result<()> {
+    /// Its delivery is counted in `deliveries` too.
+    pub fn send(&self, topic: &str, partition: i32, record: &Record, deliveries: &Deliveries) -> Result<()> {
         let headers = (!record.headers.is_empty()).then(|| {
             record.headers.iter().fold(OwnedHeaders::new_with_capacity(record.headers.len()), |h, header| {
                 h.insert(Header { key: &header.key, value: header.value.as_deref() })
             })
         });
-        let mut message: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(partition);
+        let mut message: BaseRecord<'_, [u8], [u8], Deliveries> =
+            BaseRecord::with_opaque_to(topic, deliveries.clone()).partition(partition);
         if let Some(key) = record.key.as_deref() {
             message = message.key(key);
         }
@@ -124,6 +131,25 @@ impl RestoreProducer {
             partition: -1,
             reason: format!("flush did not complete: {e}"),
         })?;
+        self.check()
+    }
+
+    /// Waits until `deliveries` counts `count` records (every record a sender queued so far is
+    /// acknowledged), so the next record it sends starts a new batch. Blocks; fails on any
+    /// delivery failure, or after `timeout`.
+    pub fn wait_delivered(&self, deliveries: &Deliveries, count: u64, timeout: Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        while deliveries.load(Ordering::Relaxed) < count {
+            self.check()?;
+            if std::time::Instant::now() > deadline {
+                return Err(KafkaError::Produce {
+                    topic: String::new(),
+                    partition: -1,
+                    reason: format!("records were not acknowledged within {timeout:?}"),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         self.check()
     }
 

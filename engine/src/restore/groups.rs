@@ -99,9 +99,8 @@ impl GroupTranslation {
         start: i64,
         target: (&str, i32),
         feeds: &[(String, i32)],
-        entries: &[ManifestEntry],
+        (entries, selection): (&[ManifestEntry], PartitionSelection),
         skip: u64,
-        selection: PartitionSelection,
     ) -> Result<Option<StreamObserver>, RestoreError> {
         let Some(capture) = &self.capture else { return Ok(None) };
         let Some(mut observer) = StreamObserver::new(target, start, feeds, &capture.groups, self.sink.clone()) else {

@@ -215,7 +215,7 @@ async fn restore(
     let info = manifest::read_info(&store, &layout, &plan.backup_id).await?;
     let chains = manifest::read_chains(&store, &layout).await?;
     let selected = selected_topics(plan, &info);
-    check_ranges(plan, &selected)?;
+    topics::check_ranges(&plan.restore.selection, &selected)?;
     let is_selected = |topic: &str| selected.iter().any(|(t, _)| t == topic);
     let indexes = match check {
         PreCheck::Skip => Indexes::default(),
@@ -267,7 +267,7 @@ async fn restore(
                 entries.iter().filter_map(|e| e.segment.as_ref()).map(|s| s.summary.stored_bytes).sum::<u64>();
             let feeds = [(topic.clone(), partition)];
             let observer =
-                translation.observer(&store, start, (&target, partition), &feeds, &entries, skip, selection).await?;
+                translation.observer(&store, start, (&target, partition), &feeds, (&entries, selection), skip).await?;
             let (source, target, indexes) = (topic.clone(), target.clone(), indexes.clone());
             jobs.push(Job { source, target, partition, entries, start, skip, indexes, observer, selection });
         }
@@ -307,33 +307,6 @@ pub(crate) fn selected_topics(plan: &Plan, info: &BackupInfo) -> Vec<(String, i3
     let restore = &plan.restore;
     let chosen = |topic: &String| restore.topics.is_empty() || restore.topics.matches(topic);
     info.topics.iter().filter(|(topic, _)| chosen(topic)).map(|(topic, &n)| (topic.clone(), n)).collect()
-}
-
-/// Refuses `restore.offsets` that name a topic this restore does not restore, or a partition the
-/// backup does not have: a typo would otherwise restore the whole partition instead of a range.
-fn check_ranges(plan: &Plan, selected: &[(String, i32)]) -> Result<(), RestoreError> {
-    for (topic, ranges) in &plan.restore.selection.offsets {
-        let Some((_, partitions)) = selected.iter().find(|(t, _)| t == topic) else {
-            let topics: Vec<&str> = selected.iter().map(|(t, _)| t.as_str()).collect();
-            return Err(RestoreError::Target {
-                topic: topic.clone(),
-                reason: format!(
-                    "restore.offsets names it, but this restore does not restore it (it restores: {}); check the name and restore.topics",
-                    topics.join(", ")
-                ),
-            });
-        };
-        if let Some(partition) = ranges.keys().find(|&&p| p >= *partitions) {
-            return Err(RestoreError::Target {
-                topic: topic.clone(),
-                reason: format!(
-                    "restore.offsets.{topic}.{partition}: the backup has partitions 0 to {} of this topic",
-                    partitions - 1
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// The topic `source` is restored into (`restore.topic_mapping`, else the same name).

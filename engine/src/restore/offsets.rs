@@ -82,6 +82,8 @@ pub(crate) struct StreamObserver {
     sources: Vec<SourceQueue>,
     groups: Vec<GroupSlot>,
     sink: TranslationSink,
+    /// Stream positions where a group was resolved since the last [`StreamObserver::take_boundaries`].
+    boundaries: Vec<u64>,
 }
 
 impl StreamObserver {
@@ -132,7 +134,7 @@ impl StreamObserver {
             source.pending.make_contiguous().sort_unstable();
         }
         let (target_topic, target_partition) = (target.0.to_string(), target.1);
-        Some(StreamObserver { target_topic, target_partition, start, sources, groups, sink })
+        Some(StreamObserver { target_topic, target_partition, start, sources, groups, sink, boundaries: Vec::new() })
     }
 
     /// The feed index of a source partition, if it feeds this target.
@@ -193,8 +195,19 @@ impl StreamObserver {
             self.sources[source].pending.pop_front();
             let slot = &mut self.groups[group];
             // The first unread record of any feed decides; later ones come after it in the stream.
-            slot.resolved.get_or_insert(position);
+            if slot.resolved.is_none() {
+                slot.resolved = Some(position);
+                if self.boundaries.last() != Some(&position) {
+                    self.boundaries.push(position);
+                }
+            }
         }
+    }
+
+    /// The stream positions where a group will resume, found since the last call: the restore
+    /// starts a new produce batch at each (see `restore::partition`).
+    pub(crate) fn take_boundaries(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.boundaries)
     }
 
     /// The stream ended after `end_position` records: every group still pending had read them all.

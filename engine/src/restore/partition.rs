@@ -7,14 +7,18 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::offsets::{SourceId, StreamObserver};
 use super::select::Coverage;
 use super::{Job, RestoreError, check};
 use crate::fetch::{self, FetchError};
-use crate::kafka::{KafkaError, RestoreProducer};
+use crate::kafka::{Deliveries, KafkaError, RestoreProducer};
 use crate::progress::Progress;
 use crate::segment::{Record, TimestampType};
 use crate::store::Store;
 use crate::summary::{PartitionSummary, mb_per_sec};
+
+/// How long the records before a consumer group's resume point may take to be acknowledged.
+const BOUNDARY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Reads the partition's segments in order and hands their records to a producer thread.
 pub(crate) async fn restore_partition(
@@ -27,28 +31,10 @@ pub(crate) async fn restore_partition(
     let started = Instant::now();
     let mut summary = PartitionSummary { topic: job.target.clone(), partition: job.partition, ..Default::default() };
     // Two decoded runs in the queue keep the producer busy while the next one is fetched.
-    let (tx, mut rx) = mpsc::channel::<Vec<Record>>(2);
-    let sender = {
-        let (producer, target, partition) = (producer.clone(), job.target.clone(), job.partition);
-        // Group offset translation sees every record sent, at its position in the target's stream.
-        let mut observer = job.observer.take().map(|o| (o.source(&job.source, job.partition), o));
-        let mut position = job.skip;
-        tokio::task::spawn_blocking(move || {
-            while let Some(batch) = rx.blocking_recv() {
-                if let Some((Some(source), observer)) = observer.as_mut() {
-                    observer.observe_records(*source, &batch, position);
-                }
-                for record in &batch {
-                    producer.send(&target, partition, record)?;
-                }
-                position += batch.len() as u64;
-            }
-            if let Some((_, observer)) = observer {
-                observer.finish(position);
-            }
-            Ok::<_, KafkaError>(())
-        })
-    };
+    let (tx, rx) = mpsc::channel::<Vec<Record>>(2);
+    // Group offset translation sees every record sent, at its position in the target's stream.
+    let observer = job.observer.take().map(|o| (o.source(&job.source, job.partition), o));
+    let sender = spawn_sender(producer.clone(), (job.target.clone(), job.partition), observer, job.skip, rx);
     let read = read_segments(store, &job, tx, &mut summary, progress, cancel).await;
     let sent = sender.await.expect("producer thread panicked");
     read?;
@@ -57,6 +43,43 @@ pub(crate) async fn restore_partition(
     summary.duration_secs = started.elapsed().as_secs_f64();
     summary.mb_per_sec = mb_per_sec(summary.source_bytes, summary.duration_secs);
     Ok(summary)
+}
+
+/// The thread that produces a partition's records in order, stream positions from `position` on.
+fn spawn_sender(
+    producer: Arc<RestoreProducer>,
+    (target, partition): (String, i32),
+    mut observer: Option<(Option<SourceId>, StreamObserver)>,
+    mut position: u64,
+    mut rx: mpsc::Receiver<Vec<Record>>,
+) -> tokio::task::JoinHandle<Result<(), KafkaError>> {
+    tokio::task::spawn_blocking(move || {
+        let deliveries = Deliveries::default();
+        let mut sent = 0;
+        while let Some(batch) = rx.blocking_recv() {
+            let mut boundaries = Vec::new();
+            if let Some((Some(source), observer)) = observer.as_mut() {
+                observer.observe_records(*source, &batch, position);
+                boundaries = observer.take_boundaries();
+            }
+            for (i, record) in batch.iter().enumerate() {
+                if boundaries.contains(&(position + i as u64)) {
+                    // A consumer group resumes at this record: it opens a new produce batch, so
+                    // the group's first fetch starts at a batch's first record (tansu skips the
+                    // rest of a batch a fetch starts inside; elsewhere it spares the consumer
+                    // decoding records it drops). Costs one round trip per translated offset.
+                    producer.wait_delivered(&deliveries, sent, BOUNDARY_TIMEOUT)?;
+                }
+                producer.send(&target, partition, record, &deliveries)?;
+                sent += 1;
+            }
+            position += batch.len() as u64;
+        }
+        if let Some((_, observer)) = observer {
+            observer.finish(position);
+        }
+        Ok(())
+    })
 }
 
 async fn read_segments(

@@ -88,7 +88,7 @@ pub async fn plan_offsets(plan: &Plan) -> Result<OffsetsPlan, RestoreError> {
             let start = if exists { end_of(plan, &target, partition).await? } else { 0 };
             let selection = PartitionSelection::of(&plan.restore.selection, topic, partition);
             let Some(mut observer) =
-                translation.observer(&store, start, (&target, partition), &feeds, &entries, 0, selection).await?
+                translation.observer(&store, start, (&target, partition), &feeds, (&entries, selection), 0).await?
             else {
                 continue;
             };

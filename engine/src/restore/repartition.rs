@@ -26,7 +26,7 @@ use super::resume::Resume;
 use super::select::{Coverage, PartitionSelection};
 use super::{Job, RestoreError};
 use crate::fetch::{self, SegmentIndex};
-use crate::kafka::{KafkaError, RestoreProducer, partition_for_key};
+use crate::kafka::{Deliveries, KafkaError, RestoreProducer, partition_for_key};
 use crate::manifest::ManifestEntry;
 use crate::progress::Progress;
 use crate::segment::Record;
@@ -131,9 +131,10 @@ pub(crate) async fn restore_topic(
     let sender = {
         let (producer, target) = (producer.clone(), job.target.clone());
         tokio::task::spawn_blocking(move || {
+            let deliveries = Deliveries::default();
             while let Some(batch) = rx.blocking_recv() {
                 for (partition, record) in &batch {
-                    producer.send(&target, *partition, record)?;
+                    producer.send(&target, *partition, record, &deliveries)?;
                 }
             }
             Ok::<_, KafkaError>(())

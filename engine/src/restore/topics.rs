@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::RestoreError;
-use crate::config::{Repartition, TopicConfigMode, TopicSetupPlan};
+use crate::config::{RecordSelection, Repartition, TopicConfigMode, TopicSetupPlan};
 use crate::manifest::{self, Layout};
 use crate::store::Store;
 
@@ -46,6 +46,33 @@ pub(crate) fn check_partition_keys<'a>(
                 format!(
                     "restore.partitions names it, but the restore reads no such source topic (it reads: {}); keys are source topic names",
                     list.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `restore.offsets` that name a topic this restore does not restore, or a partition the
+/// backup does not have: a typo would otherwise restore the whole partition instead of a range.
+pub(crate) fn check_ranges(selection: &RecordSelection, selected: &[(String, i32)]) -> Result<(), TargetProblem> {
+    for (topic, ranges) in &selection.offsets {
+        let Some((_, partitions)) = selected.iter().find(|(t, _)| t == topic) else {
+            let topics: Vec<&str> = selected.iter().map(|(t, _)| t.as_str()).collect();
+            return Err(target_error(
+                topic,
+                format!(
+                    "restore.offsets names it, but this restore does not restore it (it restores: {}); check the name and restore.topics",
+                    topics.join(", ")
+                ),
+            ));
+        };
+        if let Some(partition) = ranges.keys().find(|&&p| p >= *partitions) {
+            return Err(target_error(
+                topic,
+                format!(
+                    "restore.offsets.{topic}.{partition}: the backup has partitions 0 to {} of this topic",
+                    partitions - 1
                 ),
             ));
         }
@@ -176,6 +203,21 @@ mod tests {
         let mismatch = setup(Repartition::ByKey, &[("s", 6)]);
         let message = existing_partitions(&mismatch, "s", "t", 4, 3).unwrap_err().to_string();
         assert!(message.contains("does not change existing topics"), "{message}");
+    }
+
+    #[test]
+    fn offset_ranges_must_name_restored_topics_and_existing_partitions() {
+        use crate::config::Bounds;
+        let selected = [("orders".to_string(), 4)];
+        let ranges = |topic: &str, partition: i32| RecordSelection {
+            time_window: None,
+            offsets: [(topic.to_string(), [(partition, Bounds { start: 0, end: 5 })].into())].into(),
+        };
+        assert!(check_ranges(&ranges("orders", 3), &selected).is_ok());
+        let message = check_ranges(&ranges("orders", 4), &selected).unwrap_err().to_string();
+        assert!(message.contains("restore.offsets.orders.4") && message.contains("partitions 0 to 3"), "{message}");
+        let message = check_ranges(&ranges("ordres", 0), &selected).unwrap_err().to_string();
+        assert!(message.contains("'ordres'") && message.contains("it restores: orders"), "{message}");
     }
 
     #[test]

@@ -80,6 +80,19 @@ fn the_first_record_at_or_after_the_commit_decides() {
 }
 
 #[test]
+fn each_resume_position_is_a_boundary_once() {
+    let groups = capture(&[("a", "t", 0, 13), ("b", "t", 0, 15), ("c", "t", 0, 20), ("d", "t", 0, 99)]);
+    let sink = TranslationSink::default();
+    let mut observer = StreamObserver::new(("u", 0), 100, &[("t".into(), 0)], &groups, sink).unwrap();
+    observer.observe_slice(0, &[10, 11, 15], |o| *o, 0);
+    assert_eq!(observer.take_boundaries(), [2], "a and b resume at the same record: one boundary");
+    assert!(observer.take_boundaries().is_empty(), "taken once");
+    observer.observe_slice(0, &[16, 20], |o| *o, 3);
+    assert_eq!(observer.take_boundaries(), [4]);
+    // d read everything: it resumes at the end of the stream, which needs no boundary.
+}
+
+#[test]
 fn no_observer_without_commits_on_the_feeds() {
     let groups = capture(&[("g", "t", 1, 5), ("h", "other", 0, 5)]);
     assert!(StreamObserver::new(("u", 0), 0, &[("t".into(), 0)], &groups, TranslationSink::default()).is_none());
