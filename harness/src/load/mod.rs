@@ -12,6 +12,7 @@ pub mod protobuf;
 mod record;
 mod rng;
 mod size;
+pub mod timestamps;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use serde::Serialize;
 pub use payload::{Payload, PayloadGenerator};
 pub use record::{GeneratedRecord, KeyMode, LoadSpec, MessageSize, RecordGenerator, content_type};
 pub use rng::Rng;
+pub use timestamps::{Progress, TimestampSpread};
 
 /// Key + value bytes produced or consumed so far by this process, for live progress bars
 /// only (concurrent runs share it); the figures in results come from [`Throughput`].
@@ -166,6 +168,7 @@ fn send_until(
         let partition = (records % partitions as u64) as i32;
         let mut record = BaseRecord::<[u8], [u8]>::to(topic).partition(partition).payload(generated.value.as_slice());
         record.key = generated.key.as_deref();
+        record.timestamp = generated.timestamp;
         if !generated.headers.is_empty() {
             record = record.headers(owned_headers(&generated.headers));
         }

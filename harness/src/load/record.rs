@@ -4,6 +4,7 @@
 use super::payload::{Payload, PayloadGenerator, WORDS};
 use super::rng::Rng;
 use super::size;
+use super::timestamps::{TimestampClock, TimestampSpread};
 pub use crate::scenario::{KeyMode, MessageSize};
 
 /// What to generate; the same spec gives the same records.
@@ -19,13 +20,15 @@ pub struct LoadSpec {
     pub headers: u32,
     /// PRNG seed.
     pub seed: u64,
+    /// Explicit record timestamps (`workload.timestamps`); `None`: the producer's clock.
+    pub timestamps: Option<TimestampSpread>,
 }
 
 impl LoadSpec {
     /// Fixed-size values of `payload` with random keys and no headers.
     pub fn fixed(payload: Payload, bytes: u64, seed: u64) -> Self {
         let message_size = MessageSize::Fixed { bytes };
-        LoadSpec { payload, message_size, keys: KeyMode::Random, headers: 0, seed }
+        LoadSpec { payload, message_size, keys: KeyMode::Random, headers: 0, seed, timestamps: None }
     }
 }
 
@@ -38,6 +41,8 @@ pub struct GeneratedRecord {
     pub value: Vec<u8>,
     /// Header names and values, in order.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// CreateTime, Unix ms; `None`: the producer's clock.
+    pub timestamp: Option<i64>,
 }
 
 impl GeneratedRecord {
@@ -54,6 +59,7 @@ pub struct RecordGenerator {
     spec: LoadSpec,
     rng: Rng,
     payload: PayloadGenerator,
+    clock: Option<TimestampClock>,
     seq: u64,
 }
 
@@ -61,7 +67,8 @@ impl RecordGenerator {
     /// A generator at the first record.
     pub fn new(spec: LoadSpec) -> Self {
         let payload = PayloadGenerator::new(spec.payload);
-        Self { rng: Rng::new(spec.seed), payload, seq: 0, spec }
+        let clock = spec.timestamps.map(|t| TimestampClock::new(t, spec.seed));
+        Self { rng: Rng::new(spec.seed), payload, clock, seq: 0, spec }
     }
 
     /// The next record.
@@ -77,7 +84,9 @@ impl RecordGenerator {
             KeyMode::Sequential => Some(format!("key-{seq:012}")),
         };
         let headers = (0..self.spec.headers).map(|i| header(i, self.spec.payload, seq, &mut self.rng)).collect();
-        GeneratedRecord { key: key.map(String::into_bytes), value, headers }
+        let mut record = GeneratedRecord { key: key.map(String::into_bytes), value, headers, timestamp: None };
+        record.timestamp = self.clock.as_mut().map(|c| c.next(record.bytes()));
+        record
     }
 }
 
@@ -181,6 +190,7 @@ mod tests {
             key: Some(b"ab".to_vec()),
             value: vec![0; 10],
             headers: vec![("xyz".into(), b"1234".to_vec())],
+            timestamp: None,
         };
         assert_eq!(r.bytes(), 2 + 10 + 3 + 4);
     }
@@ -194,7 +204,21 @@ mod tests {
         let a = records(s.clone(), 300);
         assert_eq!(a, records(s.clone(), 300));
         assert_ne!(a, records(LoadSpec { seed: 12, ..s }, 300));
+        assert!(a.iter().all(|r| r.timestamp.is_none()), "the producer's clock unless asked");
         let sizes: Vec<usize> = a.iter().map(|r| r.value.len()).collect();
         assert!(sizes.iter().max().unwrap() > &(3 * sizes.iter().min().unwrap()), "sizes vary: {sizes:?}");
+    }
+
+    #[test]
+    fn timestamps_leave_the_records_as_they_were() {
+        use crate::load::timestamps::Progress;
+        let plain = spec(KeyMode::Sequential, 2);
+        let spread = TimestampSpread { start_ms: 5_000, span_ms: 1_000, jitter_ms: 0, over: Progress::Records(10) };
+        let timed = LoadSpec { timestamps: Some(spread), ..plain.clone() };
+        let (a, b) = (records(plain, 10), records(timed, 10));
+        let strip = |r: &GeneratedRecord| GeneratedRecord { timestamp: None, ..r.clone() };
+        assert_eq!(a, b.iter().map(strip).collect::<Vec<_>>(), "same keys, values and headers");
+        let ts: Vec<i64> = b.iter().map(|r| r.timestamp.unwrap()).collect();
+        assert_eq!(ts, (0..10).map(|i| 5_000 + i * 100).collect::<Vec<i64>>());
     }
 }

@@ -6,6 +6,7 @@
 
 use super::continuous::{ContinuousObserved, p50_p99_max};
 use super::model::{Efficiency, Environment, PointResult, Report, SCHEMA_VERSION, Sample, ScenarioInfo, TargetResult};
+use super::pitr::{PitrKind, PitrObserved, PitrRestore};
 use crate::scenario::{Metric, Phase, PlanPoint, Profile, ScenarioPlan, Target};
 use crate::stats::Summary;
 use crate::warning::{NOISY_CV_THRESHOLD, RECOMMENDED_REPEATS, Warning};
@@ -71,7 +72,8 @@ pub fn sample_metrics(sample: &Sample, partitions: u32) -> Vec<(Metric, f64)> {
         (Metric::LostRecords, exactly_once.map(|c| c.lost as f64)),
         (Metric::DuplicatedRecords, exactly_once.map(|c| c.duplicated as f64)),
     ];
-    (candidates.into_iter().chain(continuous.map_or_else(Vec::new, continuous_metrics)).chain(counts))
+    let pitr = sample.phase(Phase::Pitr).and_then(|p| p.pitr.as_ref()).map_or_else(Vec::new, pitr_metrics);
+    (candidates.into_iter().chain(continuous.map_or_else(Vec::new, continuous_metrics)).chain(counts).chain(pitr))
         .filter_map(|(metric, value)| value.filter(|v| v.is_finite()).map(|v| (metric, v)))
         .collect()
 }
@@ -88,6 +90,18 @@ fn continuous_metrics(c: &ContinuousObserved) -> Vec<(Metric, Option<f64>)> {
         (Metric::RecoveryPointP99S, rp99),
         (Metric::RecoveryPointMaxS, rp_max),
         (Metric::RebalancePauseMaxS, c.graceful_stall_max()),
+    ]
+}
+
+/// The figures of a `pitr` phase: the windowed restore's read and selected fractions and MB/s,
+/// and the mismatches of every restore it ran.
+fn pitr_metrics(p: &PitrObserved) -> Vec<(Metric, Option<f64>)> {
+    let window = p.restore(PitrKind::Window);
+    vec![
+        (Metric::PitrReadFraction, window.and_then(PitrRestore::read_fraction)),
+        (Metric::PitrSelectedFraction, window.and_then(PitrRestore::selected_fraction)),
+        (Metric::PitrMismatchedRecords, (!p.restores.is_empty()).then(|| p.mismatched_records() as f64)),
+        (Metric::PitrRestoreMbS, window.map(PitrRestore::mb_s)),
     ]
 }
 

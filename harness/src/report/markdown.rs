@@ -20,6 +20,7 @@ impl Exporter for MarkdownExporter {
         efficiency(&mut out, report);
         super::wan::markdown(&mut out, report);
         super::continuous_md::markdown(&mut out, report);
+        super::pitr::markdown(&mut out, report);
         results(&mut out, report);
         warnings(&mut out, report);
         Ok(out.into_bytes())

@@ -17,6 +17,7 @@ mod format;
 mod json;
 mod markdown;
 mod model;
+pub mod pitr;
 pub mod rebalance;
 mod svg;
 mod wan;

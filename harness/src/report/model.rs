@@ -173,6 +173,9 @@ pub struct PhaseResult {
     /// The harness's own exactly-once count (`exactly-once` phase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exactly_once: Option<ExactlyOnceCheck>,
+    /// The point-in-time and ranged restores and their checks (`pitr` phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<super::pitr::PitrObserved>,
 }
 
 /// The harness's own count of the restored topic against the source topic, partition by
@@ -235,6 +238,7 @@ impl PhaseResult {
             network: Vec::new(),
             continuous: None,
             exactly_once: None,
+            pitr: None,
         }
     }
 }

@@ -24,20 +24,23 @@ pub struct Leftovers {
 
 impl Leftovers {
     /// `produce` creates the source topic, `raw-produce` the scratch topic, `restore` the
-    /// restored topic, `backup` the backup, `continuous` the source topic and the backup; the
-    /// other phases only read.
+    /// restored topic, `pitr` its window and offsets topics, `backup` the backup, `continuous`
+    /// the source topic and the backup; the other phases only read.
     pub fn of(started: &[Phase], job: &EngineJob<'_>, scratch_topic: &str) -> Leftovers {
-        let mut topics = Vec::new();
+        let mut topics: Vec<String> = Vec::new();
         for phase in started {
-            let topic = match phase {
-                Phase::Produce | Phase::Continuous => job.topic,
-                Phase::RawProduce => scratch_topic,
-                Phase::Restore => job.restored_topic,
+            let created: Vec<String> = match phase {
+                Phase::Produce | Phase::Continuous => vec![job.topic.to_owned()],
+                Phase::RawProduce => vec![scratch_topic.to_owned()],
+                Phase::Restore => vec![job.restored_topic.to_owned()],
+                Phase::Pitr => super::phases::pitr_topics(job.topic).to_vec(),
                 // probe-storage deletes its own objects.
                 Phase::RawConsume | Phase::Backup | Phase::RawPut | Phase::Verify | Phase::ExactlyOnce => continue,
             };
-            if !topics.iter().any(|t| t == topic) {
-                topics.push(topic.to_owned());
+            for topic in created {
+                if !topics.contains(&topic) {
+                    topics.push(topic);
+                }
             }
         }
         Leftovers { topics, backup: Phase::Backup.covered_by(started) }
@@ -110,7 +113,7 @@ mod tests {
         };
         let all = Phase::ALL;
         let left = Leftovers::of(&all, &job, "t-rawp");
-        assert_eq!(left.topics, ["t", "t-rawp", "t-restored"]);
+        assert_eq!(left.topics, ["t", "t-rawp", "t-restored", "t-pitr-window", "t-pitr-offsets"]);
         assert!(left.backup);
         // A repeat that failed while producing never got to back up or restore.
         let left = Leftovers::of(&all[..1], &job, "t-rawp");

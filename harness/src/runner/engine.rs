@@ -84,9 +84,14 @@ pub fn engine_config(job: &EngineJob<'_>) -> Value {
 
 /// Writes the config into the run directory and returns its path.
 pub fn write_config(job: &EngineJob<'_>) -> Result<PathBuf> {
+    write_config_named(job, "kbackup.yaml", &engine_config(job))
+}
+
+/// Writes `config` as `name` into the run directory and returns its path.
+pub fn write_config_named(job: &EngineJob<'_>, name: &str, config: &Value) -> Result<PathBuf> {
     std::fs::create_dir_all(job.run_dir).with_context(|| format!("creating {}", job.run_dir.display()))?;
-    let path = job.run_dir.join("kbackup.yaml");
-    let text = serde_json::to_string_pretty(&engine_config(job))? + "\n";
+    let path = job.run_dir.join(name);
+    let text = serde_json::to_string_pretty(config)? + "\n";
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }

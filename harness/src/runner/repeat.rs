@@ -53,6 +53,7 @@ impl Run<'_> {
             runtime: self.runtime,
             prefix: &prefix,
             continuous: self.plan.continuous.as_ref(),
+            pitr: self.plan.pitr.as_ref(),
         };
         let sample = Sample { repeat, phases: Vec::new(), verification: Default::default() };
         let mut record = RepeatRecord { sample, state: RepeatState::default(), started: Vec::new() };

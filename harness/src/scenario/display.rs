@@ -31,6 +31,9 @@ fn write_point(f: &mut fmt::Formatter<'_>, point: &PlanPoint, total: usize) -> f
     if let Some(secs) = point.workload.expected_secs() {
         writeln!(f, "  expected load time: {}", format_secs(secs))?;
     }
+    if let Some(timestamps) = &point.workload.timestamps {
+        writeln!(f, "  timestamps: {timestamps}")?;
+    }
     writeln!(f, "  engine:   {}", engine_line(&point.engine))?;
     if let Some(network) = &point.network {
         writeln!(f, "  network:  {network}")?;
@@ -48,6 +51,9 @@ impl fmt::Display for ScenarioPlan {
         writeln!(f, "phases: {}", join(&self.phases, " -> "))?;
         for axis in &self.matrix {
             writeln!(f, "matrix: {} = [{}]", axis.key, join(&axis.values, ", "))?;
+        }
+        if let Some(pitr) = &self.pitr {
+            writeln!(f, "pitr: {}", pitr.describe())?;
         }
         let runs = self.points.len() * self.repeat as usize;
         writeln!(f, "points: {} ({runs} runs in total)", self.points.len())?;

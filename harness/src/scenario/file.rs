@@ -167,6 +167,7 @@ pub struct ScenarioFile {
     pub engine: OrderedMap<Scalar>,
     pub network: Option<super::network::RawNetwork>,
     pub continuous: Option<super::continuous::RawContinuous>,
+    pub pitr: Option<super::pitr::RawPitr>,
     pub phases: Option<Vec<String>>,
     pub repeat: Option<u32>,
     #[serde(default)]
@@ -191,6 +192,7 @@ pub struct RawWorkload {
     pub duration: Option<Scalar>,
     pub rate: Option<Scalar>,
     pub seed: Option<u64>,
+    pub timestamps: Option<super::timestamps::RawTimestamps>,
 }
 
 impl RawWorkload {

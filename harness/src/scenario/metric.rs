@@ -62,11 +62,22 @@ pub enum Metric {
     LostRecords,
     /// Restored records beyond their produced count (the harness's own count).
     DuplicatedRecords,
+    /// Point-in-time restore of the `pitr.window`: object bytes the whole `kbackup restore` read
+    /// from storage ÷ stored bytes of the restored partitions' backup.
+    PitrReadFraction,
+    /// Share of the backup's records the `pitr.window` selects (records restored ÷ records of
+    /// the restored partitions): what an ideal reader of the window would read.
+    PitrSelectedFraction,
+    /// Records of the `pitr` restores that differ from the source records the harness selects
+    /// the same way: missing, extra or out of place (the harness's own count).
+    PitrMismatchedRecords,
+    /// Throughput of the windowed `kbackup restore` command (start to exit), payload MB/s.
+    PitrRestoreMbS,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 23] = [
+    pub const ALL: [Metric; 27] = [
         Metric::BackupMbS,
         Metric::BackupMbSPerPartition,
         Metric::RestoreMbS,
@@ -90,6 +101,10 @@ impl Metric {
         Metric::RebalancePauseMaxS,
         Metric::LostRecords,
         Metric::DuplicatedRecords,
+        Metric::PitrReadFraction,
+        Metric::PitrSelectedFraction,
+        Metric::PitrMismatchedRecords,
+        Metric::PitrRestoreMbS,
     ];
 
     /// The name used in scenario files and reports.
@@ -118,6 +133,10 @@ impl Metric {
             Metric::RebalancePauseMaxS => "rebalance_pause_max_s",
             Metric::LostRecords => "lost_records",
             Metric::DuplicatedRecords => "duplicated_records",
+            Metric::PitrReadFraction => "pitr_read_fraction",
+            Metric::PitrSelectedFraction => "pitr_selected_fraction",
+            Metric::PitrMismatchedRecords => "pitr_mismatched_records",
+            Metric::PitrRestoreMbS => "pitr_restore_mb_s",
         }
     }
 
@@ -129,7 +148,7 @@ impl Metric {
     /// Unit shown next to values in reports.
     pub fn unit(self) -> &'static str {
         match self {
-            Metric::BackupMbS | Metric::RestoreMbS => "MB/s",
+            Metric::BackupMbS | Metric::RestoreMbS | Metric::PitrRestoreMbS => "MB/s",
             Metric::RawConsumeMbS | Metric::RawProduceMbS | Metric::RawPutMbS => "MB/s",
             Metric::BackupMbSPerPartition => "MB/s/partition",
             Metric::RestoreSecondsPerGib => "s/GiB",
@@ -141,7 +160,8 @@ impl Metric {
             Metric::LagMbP50 | Metric::LagMbP99 | Metric::LagMbMax => "MB",
             Metric::RecoveryPointP50S | Metric::RecoveryPointP99S | Metric::RecoveryPointMaxS => "s",
             Metric::RebalancePauseMaxS => "s",
-            Metric::LostRecords | Metric::DuplicatedRecords => "records",
+            Metric::LostRecords | Metric::DuplicatedRecords | Metric::PitrMismatchedRecords => "records",
+            Metric::PitrReadFraction | Metric::PitrSelectedFraction => "ratio",
         }
     }
 
@@ -162,6 +182,9 @@ impl Metric {
                 | Metric::RebalancePauseMaxS
                 | Metric::LostRecords
                 | Metric::DuplicatedRecords
+                | Metric::PitrReadFraction
+                | Metric::PitrSelectedFraction
+                | Metric::PitrMismatchedRecords
         )
     }
 
@@ -190,6 +213,10 @@ impl Metric {
             | Metric::RecoveryPointMaxS
             | Metric::RebalancePauseMaxS => &[Phase::Continuous],
             Metric::LostRecords | Metric::DuplicatedRecords => &[Phase::ExactlyOnce],
+            Metric::PitrReadFraction
+            | Metric::PitrSelectedFraction
+            | Metric::PitrMismatchedRecords
+            | Metric::PitrRestoreMbS => &[Phase::Pitr],
         }
     }
 

@@ -17,8 +17,10 @@ mod file;
 mod matrix;
 mod metric;
 mod network;
+mod pitr;
 mod plan;
 mod resolve;
+mod timestamps;
 pub mod units;
 mod values;
 
@@ -31,11 +33,13 @@ pub use file::Scalar;
 pub use matrix::{COMPRESSION_KEY, COMPRESSION_LEVEL_KEY, SEGMENT_KEY};
 pub use metric::{Comparison, GateRule, Metric, Target};
 pub use network::{Link, Network};
+pub use pitr::{PartitionRange, PitrPlan, Position, Range};
 pub use plan::{
     EngineOverride, FULL_MIN_SECS, FULL_MIN_SEGMENTS, KeyMode, MatrixAxis, MessageSize, Parameter, Payload, Phase,
     PlanPoint, Profile, ScenarioPlan, Volume, Workload, short_key,
 };
 pub use resolve::{DEFAULT_PHASES, DEFAULT_REPEAT, DEFAULT_SEED};
+pub use timestamps::Timestamps;
 pub use units::{Rate, parse_size};
 
 use serde::Deserialize;

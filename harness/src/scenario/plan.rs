@@ -87,11 +87,15 @@ pub enum Phase {
     /// The harness's own check: its consumer reads the source and the restored topic and
     /// counts, per partition, records lost and records duplicated.
     ExactlyOnce,
+    /// Point-in-time and ranged restores (`pitr:`): `kbackup restore` of a time window and of
+    /// offset ranges into topics of their own, each checked record for record against the
+    /// source records the harness's own consumer selects the same way.
+    Pitr,
 }
 
 impl Phase {
     /// All phases, in their natural order.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::Produce,
         Phase::RawConsume,
         Phase::Backup,
@@ -101,6 +105,7 @@ impl Phase {
         Phase::Verify,
         Phase::Continuous,
         Phase::ExactlyOnce,
+        Phase::Pitr,
     ];
 
     /// The name used in scenario files.
@@ -115,6 +120,7 @@ impl Phase {
             Phase::Verify => "verify",
             Phase::Continuous => "continuous",
             Phase::ExactlyOnce => "exactly-once",
+            Phase::Pitr => "pitr",
         }
     }
 
@@ -124,7 +130,7 @@ impl Phase {
             // raw-put uploads as much as the backup stored, or the produced volume without one.
             Phase::Produce | Phase::RawProduce | Phase::RawPut | Phase::Continuous => &[],
             Phase::RawConsume | Phase::Backup => &[Phase::Produce],
-            Phase::Restore => &[Phase::Backup],
+            Phase::Restore | Phase::Pitr => &[Phase::Backup],
             Phase::Verify | Phase::ExactlyOnce => &[Phase::Restore],
         }
     }
@@ -145,7 +151,7 @@ impl Phase {
 
     /// Whether the `kbackup` binary runs (and is sampled) in this phase.
     pub fn is_engine(self) -> bool {
-        matches!(self, Phase::Backup | Phase::Restore | Phase::Continuous)
+        matches!(self, Phase::Backup | Phase::Restore | Phase::Continuous | Phase::Pitr)
     }
 }
 
@@ -321,6 +327,9 @@ pub struct Workload {
     pub rate: Option<Rate>,
     /// Seed of the load generator, so repeats produce identical data.
     pub seed: u64,
+    /// Record timestamps set by the load generator (`timestamps:`); `None`: the producer's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamps: Option<super::timestamps::Timestamps>,
 }
 
 impl Workload {
@@ -436,6 +445,9 @@ pub struct ScenarioPlan {
     /// How the `continuous` phase runs its instances (`None` without that phase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuous: Option<super::continuous::ContinuousPlan>,
+    /// What the `pitr` phase restores (`None` without that phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<super::pitr::PitrPlan>,
     /// Problems that do not stop a run but weaken its results.
     pub warnings: Vec<Warning>,
 }

@@ -9,7 +9,9 @@ use super::file::{OneOrMany, OrderedMap, RawProfile, RawTarget, RawVolume, RawWo
 use super::matrix::{self, Axis};
 use super::metric::{GateRule, Metric, Target};
 use super::network::PartialNetwork;
+use super::pitr::PitrPlan;
 use super::plan::*;
+use super::timestamps::Timestamps;
 use super::units::{Rate, format_bytes, format_secs};
 use super::values::{self, KEY_MODES, MAX_HEADERS, MAX_PARTITIONS, PAYLOADS};
 use crate::warning::Warning;
@@ -65,6 +67,7 @@ impl PartialWorkload {
             volume,
             rate,
             seed,
+            timestamps: None,
         })
     }
 }
@@ -236,6 +239,7 @@ struct Common {
     volume: Volume,
     rate: Option<Rate>,
     seed: u64,
+    timestamps: Option<Timestamps>,
     targets: Vec<ScopedTarget>,
 }
 
@@ -246,7 +250,8 @@ fn point(index: usize, combo: &[usize], axes: &[Axis], common: &Common) -> Resul
     for (axis, &i) in axes.iter().zip(combo) {
         axis.assignments[i].apply(&mut workload, &mut engine, &mut network);
     }
-    let workload = workload.finish(common.volume.clone(), common.rate, common.seed)?;
+    let mut workload = workload.finish(common.volume.clone(), common.rate, common.seed)?;
+    workload.timestamps = common.timestamps.clone();
     let parameters = (axes.iter().zip(combo))
         .map(|(a, &i)| Parameter { key: a.axis.key.clone(), value: a.axis.values[i].clone() })
         .collect();
@@ -313,10 +318,12 @@ pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<Sc
     let gate = gate(&file.gate)?;
     let continuous = continuous(file, &phases, &volume, rate)?;
     let seed = file.workload.seed.unwrap_or(DEFAULT_SEED);
-    let common = Common { base, engine, network, volume, rate, seed, targets };
+    let timestamps = (file.workload.timestamps.as_ref()).map(|t| super::timestamps::resolve(t, &volume)).transpose()?;
+    let common = Common { base, engine, network, volume, rate, seed, timestamps, targets };
     let points = (matrix::combinations(&axes).iter().enumerate())
         .map(|(i, combo)| point(i, combo, &axes, &common))
         .collect::<Result<Vec<_>>>()?;
+    let pitr = pitr(file, &phases, &points)?;
     Ok(ScenarioPlan {
         name: file.name.clone(),
         description: file.description.trim().to_owned(),
@@ -329,7 +336,22 @@ pub fn resolve(file: &ScenarioFile, origin: &str, profile: Profile) -> Result<Sc
         points,
         gate,
         continuous,
+        pitr,
     })
+}
+
+/// The `pitr:` block: exactly with the `pitr` phase; its partitions must exist at every point.
+fn pitr(file: &ScenarioFile, phases: &[Phase], points: &[PlanPoint]) -> Result<Option<PitrPlan>> {
+    match (&file.pitr, phases.contains(&Phase::Pitr)) {
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(ErrorKind::conflict("pitr", "only used by the `pitr` phase; add it to `phases`")),
+        (None, true) => Err(ErrorKind::missing("pitr", "`window:` and/or `offsets:` for the `pitr` phase to restore")),
+        (Some(raw), true) => {
+            let partitions = points.iter().map(|p| p.workload.partitions).min().unwrap_or(0);
+            let has_timestamps = file.workload.timestamps.is_some();
+            super::pitr::resolve(raw, partitions, has_timestamps).map(Some)
+        }
+    }
 }
 
 /// The `continuous:` block, resolved for the profile's load: only with the `continuous`

@@ -302,7 +302,7 @@ fn every_shipped_scenario_parses_for_every_profile() {
     for expected in
         ["quick", "max-throughput-per-partition", "partition-scaling", "large-messages", "restore-speed", "compression"]
             .into_iter()
-            .chain(["continuous", "scale-out"])
+            .chain(["continuous", "scale-out", "pitr"])
     {
         assert!(names.contains(&expected), "missing {expected}: {names:?}");
     }
@@ -491,4 +491,94 @@ fn shipped_continuous_scenarios_check_what_the_issue_asks() {
     let c = scale.continuous.unwrap();
     assert_eq!(c.max_instances(), 3);
     assert_eq!(c.steps.last().map(|s| s.action), Some(InstanceAction::Kill));
+}
+
+const PITR: &str = "\
+name: p
+description: A pitr scenario.
+workload:
+  partitions: 4
+  message_size: 1KiB
+  payload: json
+  volume: 64MiB
+  timestamps: {span: 1h, jitter: 2s}
+phases: [produce, backup, pitr]
+pitr:
+  window: {start: 50%, end: 51%}
+  offsets:
+    0: {start: 10%, end: 12%}
+    2: {start: 1000}
+targets:
+  pitr_read_fraction: \"<= 0.03\"
+";
+
+#[test]
+fn pitr_block_and_timestamps_resolve() {
+    let plan = plan(PITR);
+    let w = &plan.points[0].workload;
+    assert_eq!(w.timestamps, Some(Timestamps { start_ms: None, span_ms: 3_600_000, jitter_ms: 2000 }));
+    let pitr = plan.pitr.as_ref().unwrap();
+    let pct = |p| Some(Position::Percent(p));
+    assert_eq!(pitr.window, Some(Range { start: pct(50.0), end: pct(51.0) }));
+    assert_eq!(pitr.offsets.len(), 2);
+    assert_eq!(pitr.offsets[1].range.start, Some(Position::Offset(1000)));
+    let shown = plan.to_string();
+    assert!(
+        shown.contains("pitr: time window [50%, 51%)") && shown.contains("timestamps: spread over the 1h"),
+        "{shown}"
+    );
+    assert_eq!(plan.points[0].targets[0].metric, Metric::PitrReadFraction);
+    // Plans without timestamps or pitr serialize as before (stored reports and baselines).
+    let json = serde_json::to_string(&parse(BASE, "inline").unwrap().plan(Profile::Standard).unwrap()).unwrap();
+    assert!(!json.contains("timestamps") && !json.contains("pitr"), "{json}");
+}
+
+#[test]
+fn pitr_errors_name_the_key() {
+    let e = err(&PITR.replace("phases: [produce, backup, pitr]\n", ""));
+    assert!(e.contains("targets.pitr_read_fraction: needs phase(s) pitr"), "{e}");
+    let no_targets = &PITR[..PITR.find("targets:").unwrap()];
+    let e = err(&no_targets.replace("phases: [produce, backup, pitr]\n", ""));
+    assert!(e.contains("pitr: only used by the `pitr` phase"), "{e}");
+    let e = err(&PITR.replace("  timestamps: {span: 1h, jitter: 2s}\n", ""));
+    assert!(e.contains("workload.timestamps: missing"), "{e}");
+    let e = err(&PITR.replace("    2: {start: 1000}", "    4: {start: 1000}"));
+    assert!(e.contains("pitr.offsets") && e.contains("from 0 to 3"), "{e}");
+    let e = err(&PITR.replace("phases: [produce, backup, pitr]", "phases: [produce, pitr]"));
+    assert!(e.contains("'pitr' needs 'backup'"), "{e}");
+    let e = err(&PITR.replace("phases: [produce, backup, pitr]", "phases: [produce, backup]"));
+    assert!(e.contains("pitr"), "{e}");
+    let e = err(&PITR.replace("volume: 64MiB", "duration: 30s"));
+    assert!(e.contains("workload.timestamps") && e.contains("`volume:` or `messages:`"), "{e}");
+    let e = err(&PITR.replace("span: 1h", "span: 1h, stride: 2"));
+    assert!(e.contains("stride"), "{e}");
+}
+
+#[test]
+fn shipped_pitr_scenario_checks_what_the_issue_asks() {
+    let scenario = load(&shipped_dir().join("pitr.yaml")).unwrap();
+    for profile in Profile::ALL {
+        let plan = scenario.plan(profile).unwrap();
+        let point = &plan.points[0];
+        let target = |m: Metric| point.targets.iter().find(|t| t.metric == m).map(|t| (t.op, t.threshold));
+        assert_eq!(target(Metric::PitrReadFraction), Some((Comparison::Le, 0.03)), "{profile}");
+        assert_eq!(target(Metric::PitrMismatchedRecords), Some((Comparison::Le, 0.0)), "{profile}");
+        let pitr = plan.pitr.as_ref().unwrap();
+        let window = pitr.window.unwrap();
+        let width = match (window.start, window.end) {
+            (Some(Position::Percent(a)), Some(Position::Percent(b))) => b - a,
+            other => panic!("{other:?}"),
+        };
+        assert!((width - 1.0).abs() < 1e-9, "a 1% window");
+        assert!(!pitr.offsets.is_empty());
+        // A block is at most half of what the window selects per partition, at every profile:
+        // the two edge blocks cannot dominate what the restore reads.
+        let block = engine_config::resolve(&point.engine).unwrap().backup.block_size as f64;
+        let per_partition = point.workload.expected_bytes().unwrap() / f64::from(point.workload.partitions);
+        assert!(block * 2.0 <= per_partition * width / 100.0, "{profile}: block {block} vs {per_partition}");
+    }
+    let quick = scenario.plan(Profile::Quick).unwrap();
+    assert!(quick.points[0].workload.expected_bytes().unwrap() <= 128.0 * 1024.0 * 1024.0);
+    let standard = scenario.plan(Profile::Standard).unwrap();
+    assert_eq!(standard.points[0].workload.expected_bytes(), Some((1u64 << 30) as f64), "the issue's 1 GiB");
 }

@@ -9,6 +9,8 @@
 
 mod continuous;
 mod exactly_once;
+mod pitr;
+mod pitr_select;
 mod produce;
 mod raw_consume;
 mod raw_produce;
@@ -17,6 +19,7 @@ mod state;
 mod transfer;
 mod verify;
 
+pub use pitr::pitr_topics;
 pub use produce::{LoadParams, RATE_CHECK_MIN_SECS, load_params, rate_warning};
 pub use state::RepeatState;
 
@@ -40,6 +43,8 @@ pub struct RepeatContext<'a> {
     pub prefix: &'a str,
     /// How the `continuous` phase runs its instances (the plan's `continuous:`).
     pub continuous: Option<&'a crate::scenario::ContinuousPlan>,
+    /// What the `pitr` phase restores (the plan's `pitr:`).
+    pub pitr: Option<&'a crate::scenario::PitrPlan>,
 }
 
 impl RepeatContext<'_> {
@@ -94,6 +99,7 @@ fn runner_for(phase: Phase) -> &'static dyn PhaseRunner {
         Phase::Verify => &verify::VerifyRunner,
         Phase::Continuous => &continuous::ContinuousRunner,
         Phase::ExactlyOnce => &exactly_once::ExactlyOnceRunner,
+        Phase::Pitr => &pitr::PitrRunner,
     }
 }
 
@@ -162,6 +168,7 @@ mod tests {
             runtime: &runtime,
             prefix: "[t 1/1]",
             continuous: None,
+            pitr: None,
         };
         let produced = Throughput { records: 10, bytes: 1000, secs: 1.0, mb_s: 0.001 };
         let state = RepeatState { produced: Some(produced), ..RepeatState::default() };
@@ -173,7 +180,7 @@ mod tests {
                 Phase::Produce => total == Some(64 << 20) && live(counter, &load::LIVE_BYTES),
                 Phase::RawConsume | Phase::RawProduce => total == Some(1000) && live(counter, &load::LIVE_BYTES),
                 Phase::Backup | Phase::Restore => total == Some(1000) && live(counter, &engine::LIVE_BYTES),
-                Phase::RawPut | Phase::Verify | Phase::ExactlyOnce => {
+                Phase::RawPut | Phase::Verify | Phase::ExactlyOnce | Phase::Pitr => {
                     total.is_none() && matches!(counter, Counter::None)
                 }
                 // No expected bytes: the test workload has no rate or duration.

@@ -6,7 +6,7 @@ use super::{Measured, PhaseRunner, RepeatContext, RepeatState};
 use crate::load::{self, RecordGenerator, Throughput};
 use crate::progress::Counter;
 use crate::report::PhaseResult;
-use crate::scenario::{Phase, PlanPoint, Rate, Volume};
+use crate::scenario::{Phase, PlanPoint, Rate, Timestamps, Volume};
 use crate::warning::Warning;
 use anyhow::{Context, Result};
 use std::time::Duration;
@@ -20,7 +20,10 @@ impl PhaseRunner for ProduceRunner {
     }
 
     fn measure(&self, ctx: &RepeatContext<'_>, state: &mut RepeatState) -> Result<Measured> {
-        let rate = produce_to(ctx, ctx.job.topic, None)?;
+        let params = load_params(ctx.point)?;
+        // The timestamps as produced: a `pitr` window is a share of this span.
+        state.timestamps = params.spec.timestamps;
+        let rate = produce_params(ctx, ctx.job.topic, params)?;
         state.produced = Some(rate);
         Ok(Measured::new(PhaseResult::new(Phase::Produce, rate.bytes, rate.records, rate.secs), ""))
     }
@@ -44,6 +47,7 @@ pub fn load_params(point: &PlanPoint) -> Result<LoadParams> {
         keys: w.keys,
         headers: w.headers,
         seed: w.seed,
+        timestamps: w.timestamps.as_ref().map(|t| timestamp_spread(t, &w.volume, now_ms())).transpose()?,
     };
     let mut limits = match w.volume {
         Volume::Bytes(b) => load::Limits::bytes(b),
@@ -61,10 +65,37 @@ pub fn load_params(point: &PlanPoint) -> Result<LoadParams> {
     Ok(LoadParams { spec, limits })
 }
 
+/// Milliseconds since the Unix epoch by the system clock.
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `workload.timestamps` for one produce run starting at `now_ms`: an unset start puts the
+/// span right before it.
+fn timestamp_spread(t: &Timestamps, volume: &Volume, now_ms: i64) -> Result<load::TimestampSpread> {
+    let over = match volume {
+        Volume::Bytes(b) => load::Progress::Bytes(*b),
+        Volume::Messages(n) => load::Progress::Records(*n),
+        Volume::DurationSecs(_) => anyhow::bail!("workload.timestamps needs a volume or a message count"),
+    };
+    let span = i64::try_from(t.span_ms).context("workload.timestamps.span")?;
+    let start_ms = t.start_ms.unwrap_or(now_ms.saturating_sub(span));
+    Ok(load::TimestampSpread { start_ms, span_ms: t.span_ms, jitter_ms: t.jitter_ms, over })
+}
+
 /// Creates `topic` and fills it; `limits` replaces the workload's amount and rate.
 pub(super) fn produce_to(ctx: &RepeatContext<'_>, topic: &str, limits: Option<load::Limits>) -> Result<Throughput> {
-    let params = load_params(ctx.point)?;
-    let limits = limits.unwrap_or(params.limits);
+    let mut params = load_params(ctx.point)?;
+    if let Some(limits) = limits {
+        params.limits = limits;
+    }
+    produce_params(ctx, topic, params)
+}
+
+/// Creates `topic` and fills it as `params` say.
+fn produce_params(ctx: &RepeatContext<'_>, topic: &str, params: LoadParams) -> Result<Throughput> {
+    let limits = params.limits;
     let bootstrap = &ctx.job.services.bootstrap;
     let partitions = ctx.partitions()?;
     ctx.runtime
@@ -123,6 +154,21 @@ mod tests {
         assert_eq!(p.spec.message_size, size);
         assert_eq!(p.limits.duration, Some(Duration::from_secs(30)));
         assert_eq!(p.limits.bytes_per_sec, Some(10e6));
+    }
+
+    #[test]
+    fn timestamps_span_the_load_before_it_starts_unless_placed() {
+        let t = Timestamps { start_ms: None, span_ms: 3_600_000, jitter_ms: 500 };
+        let s = timestamp_spread(&t, &Volume::Bytes(1000), 10_000_000).unwrap();
+        assert_eq!((s.start_ms, s.span_ms, s.jitter_ms), (6_400_000, 3_600_000, 500));
+        assert_eq!(s.over, load::Progress::Bytes(1000));
+        let placed = Timestamps { start_ms: Some(5), ..t };
+        let s = timestamp_spread(&placed, &Volume::Messages(7), 10_000_000).unwrap();
+        assert_eq!((s.start_ms, s.over), (5, load::Progress::Records(7)));
+        assert!(timestamp_spread(&t, &Volume::DurationSecs(1.0), 0).is_err());
+        let p = point("  message_size: 1KiB\n  payload: json\n  volume: 1MiB\n  timestamps: {span: 1h, jitter: 1s}\n");
+        let spread = load_params(&p).unwrap().spec.timestamps.unwrap();
+        assert_eq!((spread.span_ms, spread.jitter_ms, spread.over), (3_600_000, 1000, load::Progress::Bytes(1 << 20)));
     }
 
     #[test]

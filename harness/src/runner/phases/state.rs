@@ -2,6 +2,7 @@
 //! failures, produced = backed up = restored, and the record-by-record comparison.
 
 use crate::load::Throughput;
+use crate::report::pitr::PitrRestore;
 use crate::report::{ExactlyOnceCheck, Verification};
 use crate::runner::engine::{Comparison, RunSummary};
 
@@ -10,6 +11,10 @@ use crate::runner::engine::{Comparison, RunSummary};
 pub struct RepeatState {
     /// Produce phase.
     pub produced: Option<Throughput>,
+    /// How the produce phase spread the record timestamps (`workload.timestamps`).
+    pub timestamps: Option<crate::load::TimestampSpread>,
+    /// What the `pitr` phase restored and checked.
+    pub pitr: Option<crate::report::pitr::PitrObserved>,
     /// Backup summary.
     pub backup: Option<RunSummary>,
     /// Restore summary.
@@ -79,10 +84,58 @@ impl RepeatState {
                     .push(format!("restored topic differs from the backup: {}", bad.collect::<Vec<_>>().join("; ")));
             }
         }
+        for restore in self.pitr.iter().flat_map(|p| &p.restores) {
+            match pitr_problem(restore) {
+                None => checks.push(format!(
+                    "pitr {}: {} selected records restored, equal in count, bytes and digest, {} partitions",
+                    restore.kind.as_str(),
+                    restore.check.expected_records(),
+                    restore.check.partitions.len()
+                )),
+                Some(problem) => problems.push(format!("pitr {}: {problem}", restore.kind.as_str())),
+            }
+        }
         let checked = !checks.is_empty() || !problems.is_empty();
         let detail = if problems.is_empty() { checks.join("; ") } else { problems.join("; ") };
         Verification { checked, passed: checked && problems.is_empty(), detail }
     }
+}
+
+/// What is wrong with a `pitr` restore, if anything: the target differs from the selected
+/// source records, or kbackup's own counts disagree with the harness's.
+fn pitr_problem(r: &PitrRestore) -> Option<String> {
+    let check = &r.check;
+    let mut problems: Vec<String> = (check.partitions.iter())
+        .filter(|p| p.mismatched > 0 || p.expected != p.restored)
+        .map(|p| {
+            format!(
+                "partition {}: {} records, {} bytes, digest {} selected vs {} records, {} bytes, digest {} restored \
+                 ({} mismatched)",
+                p.partition,
+                p.expected.records,
+                p.expected.bytes,
+                p.expected.digest,
+                p.restored.records,
+                p.restored.bytes,
+                p.restored.digest,
+                p.mismatched
+            )
+        })
+        .collect();
+    if r.engine_records != check.expected_records() {
+        problems.push(format!(
+            "kbackup restored {} records, the harness selects {}",
+            r.engine_records,
+            check.expected_records()
+        ));
+    }
+    if r.engine_records + r.engine_records_not_selected != r.source_records {
+        problems.push(format!(
+            "kbackup's restored + not selected = {} + {} records, the source holds {}",
+            r.engine_records, r.engine_records_not_selected, r.source_records
+        ));
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 #[cfg(test)]
@@ -134,5 +187,44 @@ mod tests {
 
         let failed = RepeatState { failures: vec!["kbackup backup failed".into()], ..RepeatState::default() };
         assert!(failed.verification().checked && !failed.verification().passed);
+    }
+
+    #[test]
+    fn pitr_restores_must_match_the_harness_selection_and_kbackup_counts() {
+        use crate::report::pitr::{PartitionCheck, PitrCheck, PitrKind, PitrObserved, Tally};
+        let tally = |records: u64, digest: &str| Tally { records, bytes: records * 10, digest: digest.into() };
+        let restore = PitrRestore {
+            kind: PitrKind::Window,
+            selection: "w".into(),
+            target_topic: "t-pitr-window".into(),
+            source_records: 100,
+            engine_records: 5,
+            engine_records_not_selected: 95,
+            storage_bytes_read: 1,
+            backup_stored_bytes: 10,
+            duration_secs: 1.0,
+            check: PitrCheck {
+                partitions: vec![PartitionCheck {
+                    partition: 0,
+                    expected: tally(5, "a"),
+                    restored: tally(5, "a"),
+                    mismatched: 0,
+                }],
+            },
+        };
+        let state =
+            |r: PitrRestore| RepeatState { pitr: Some(PitrObserved { restores: vec![r] }), ..RepeatState::default() };
+        let v = state(restore.clone()).verification();
+        assert!(v.checked && v.passed && v.detail.contains("pitr window: 5 selected records restored"), "{}", v.detail);
+
+        let mut wrong = restore.clone();
+        wrong.check.partitions[0].restored = tally(5, "b");
+        let v = state(wrong).verification();
+        assert!(!v.passed && v.detail.contains("partition 0") && v.detail.contains("digest a"), "{}", v.detail);
+
+        let v = state(PitrRestore { engine_records_not_selected: 90, ..restore.clone() }).verification();
+        assert!(!v.passed && v.detail.contains("the source holds 100"), "{}", v.detail);
+        let v = state(PitrRestore { engine_records: 6, engine_records_not_selected: 94, ..restore }).verification();
+        assert!(!v.passed && v.detail.contains("kbackup restored 6 records, the harness selects 5"), "{}", v.detail);
     }
 }
