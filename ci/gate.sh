@@ -3,6 +3,7 @@
 # 127.0.0.1 ports) with the binaries CI tested, and compare the run with the committed baseline
 # baselines/quick/<profile>.json. Exits with `harness compare`'s code: 0 no regression, 1 a gated metric
 # regressed (or the run's own checks failed), 2 tool error (no baseline, build or harness failure).
+# Then the `pitr` scenario (quick) against its own targets: its failure fails the gate too.
 #
 #   bash ci/gate.sh                      # build, then the gate
 #   bash ci/gate.sh --bin-dir DIR        # the gate on DIR/kbackup and DIR/harness, no build (.ci/run
@@ -88,5 +89,21 @@ if [[ $rc -eq 0 && $run_rc -eq 1 ]]; then
   # Integrity or absolute targets failed: never a pass, whatever the comparison says.
   echo "== gate: the scenario's own checks failed; see $dir/report.md" >&2
   rc=1
+fi
+
+# Point-in-time restore, checked by its own targets (no baseline): the restored window and offset
+# ranges equal the harness's own filter of the source, and a 1% window reads at most 3% of what is
+# stored. About 15 seconds.
+if [[ $save -eq 0 ]]; then
+  stage_begin "gate: scenario pitr (quick, targets)"
+  set +e
+  pitr_dir=$("$harness" scenario pitr --profile quick --env native --kbackup "$kbackup" --out "$out")
+  pitr_rc=$?
+  set -e
+  stage_end "$pitr_rc"
+  if [[ $pitr_rc -ne 0 ]]; then
+    echo "== gate: scenario pitr failed (exit $pitr_rc); see ${pitr_dir:-$out/pitr}/report.md" >&2
+    [[ $rc -eq 0 || $pitr_rc -eq 2 ]] && rc=$pitr_rc
+  fi
 fi
 exit $rc
