@@ -332,4 +332,22 @@ fn continuous_backup_captures_changed_offsets_and_restore_plans_from_the_newest(
 
     let plan = json(kbackup(&config, &["offsets", "plan", "--json"]));
     assert_eq!(translated(&plan["offsets"], &group, &target), BTreeMap::from([(0, 12), (1, 20)]), "{plan}");
+
+    // A point-in-time restore ending before the second capture takes the groups as the first
+    // capture saw them (every record was produced before it, so all are in the window).
+    let mut times: Vec<i64> = captures()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().split('.').next().unwrap().parse().unwrap())
+        .collect();
+    times.sort_unstable();
+    restore_section(&config, &format!("  time_window:\n    end: {}\n", times[1]));
+    let plan = json(kbackup(&config, &["offsets", "plan", "--json"]));
+    assert_eq!(translated(&plan["offsets"], &group, &target), BTreeMap::from([(0, 5), (1, 5)]), "{plan}");
+    // Ending at the first capture's time: no capture was taken before it.
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace(&format!("end: {}", times[1]), &format!("end: {}", times[0]));
+    std::fs::write(&config, text).unwrap();
+    let refused = kbackup(&config, &["offsets", "plan"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("no consumer-group capture taken before restore.time_window.end"), "{stderr}");
 }

@@ -40,12 +40,17 @@ impl GroupTranslation {
         if wanted.is_empty() {
             return Ok(translation);
         }
-        // Seam for point-in-time restore: the newest capture at or before the window's end.
-        let not_after_ms = None;
+        // A point-in-time restore takes the groups as they were at its end: the newest capture
+        // taken before `restore.time_window.end`.
+        let window_end = plan.restore.selection.time_window.map(|w| w.end).filter(|&end| end != i64::MAX);
+        let not_after_ms = window_end.map(|end| end - 1);
         let Some((key, mut capture)) = groups::read_capture(store, layout, not_after_ms).await? else {
+            let when = window_end.map_or(String::new(), |end| {
+                format!(" taken before restore.time_window.end ({})", crate::config::format_timestamp(end))
+            });
             return Err(RestoreError::Groups {
                 reason: format!(
-                    "restore.consumer_groups asks for groups, but backup '{}' holds no consumer-group capture (back up with backup.consumer_groups.include set)",
+                    "restore.consumer_groups asks for groups, but backup '{}' holds no consumer-group capture{when} (back up with backup.consumer_groups.include set; continuous backups capture every backup.consumer_groups.interval)",
                     plan.backup_id
                 ),
             });
